@@ -1,0 +1,139 @@
+"""``hinge``: the command line. Flags and their help come from the option dataclasses' defaults.
+
+Errors from the analyzer print one line on stderr and exit with the error's code; no tracebacks
+(set HINGE_DEBUG=1 to see them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from analyzer import __version__
+from analyzer.errors import AnalyzerError
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 1
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
+    """One flag per field of an option dataclass; help text and default come from the field."""
+    group = parser.add_argument_group(title)
+    for f in dataclasses.fields(cls):
+        default = f.default
+        help_text = f.metadata.get("help", "")
+        if isinstance(default, bool):
+            group.add_argument(_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
+                               default=default, help=f"{help_text} (default: {default})")
+        else:
+            group.add_argument(_flag(f.name), dest=f.name, type=type(default), default=default,
+                               metavar=type(default).__name__.upper(),
+                               help=f"{help_text} (default: {default})")
+
+
+def _build_options(cls: type, args: argparse.Namespace) -> Any:
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+
+def _parser() -> argparse.ArgumentParser:
+    from analyzer.filtering import FilterOptions
+    from analyzer.pipeline import EXERCISE_CHOICES
+    from analyzer.pose import PoseOptions
+    from analyzer.render import RenderOptions
+    from analyzer.video import VideoLimits
+
+    parser = argparse.ArgumentParser(
+        prog="hinge", description="Hip-hinge form analyzer: per-rep depth, tempo and an annotated video.",
+    )
+    parser.add_argument("--version", action="version", version=f"hinge-analyzer {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    analyze = commands.add_parser(
+        "analyze", help="analyse one clip",
+        description="Analyse one clip: writes annotated.mp4, report.json, reps.csv and pose.npz to OUTDIR.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    analyze.add_argument("clip", type=Path, help="video file (MP4, MOV, WebM, AVI, GIF, ...)")
+    analyze.add_argument("-o", "--outdir", type=Path, required=True, help="output folder (created if missing)")
+    analyze.add_argument("--exercise", choices=EXERCISE_CHOICES, default="auto",
+                         help="which rule table to judge by")
+    analyze.add_argument("--no-video", dest="video", action="store_false",
+                         help="skip the annotated video (faster)")
+    analyze.add_argument("--rules-dir", type=Path, default=None,
+                         help="folder of <exercise>.toml rule tables to use instead of the packaged ones")
+    analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    analyze.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    add_dataclass_flags(analyze, VideoLimits, "input limits")
+    add_dataclass_flags(analyze, PoseOptions, "pose model")
+    add_dataclass_flags(analyze, FilterOptions, "signal cleaning")
+    add_dataclass_flags(analyze, RenderOptions, "annotated video")
+    return parser
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    from analyzer.filtering import FilterOptions
+    from analyzer.pipeline import AnalyzeOptions, analyze
+    from analyzer.pose import PoseOptions
+    from analyzer.render import RenderOptions
+    from analyzer.video import VideoLimits
+
+    options = AnalyzeOptions(
+        exercise=args.exercise, video=args.video, rules_dir=args.rules_dir,
+        limits=_build_options(VideoLimits, args), pose=_build_options(PoseOptions, args),
+        filters=_build_options(FilterOptions, args), render=_build_options(RenderOptions, args),
+        show_progress=not args.quiet,
+    )
+    result = analyze(args.clip, args.outdir, options)
+    report = result.report
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{report.clip['file']}: {len(report.reps)} rep(s)")
+    for rep in report.reps:
+        m = rep.metrics
+        print(f"  rep {rep.index}: {rep.start_s:6.2f}-{rep.end_s:6.2f} s  depth {m['trunk_incline_max_deg']:.0f} deg  "
+              f"down {m['descent_s']:.1f} s  up {m['ascent_s']:.1f} s")
+    for path in result.outputs:
+        print(f"wrote {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "analyze":
+            return _run_analyze(args)
+    except AnalyzerError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("HINGE_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set HINGE_DEBUG=1 for details; please report it)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Clean landmark and angle signals: fill short gaps, then a zero-phase low-pass (pure numpy/scipy).
+
+Signals are sampled at presentation timestamps, which phone clips space unevenly, so the filter runs
+on a uniform grid and is interpolated back. Long gaps are never bridged: each run of samples between
+long gaps is filtered on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+from analyzer.options import opt
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """Gap filling and smoothing of per-frame signals."""
+
+    max_gap_s: float = opt(0.25, "longest run of missed frames filled by interpolation, seconds")
+    cutoff_hz: float = opt(4.0, "low-pass cut-off for landmark tracks, Hz")
+    filter_order: int = opt(2, "Butterworth filter order (applied forward and backward)")
+
+
+def fill_gaps(t: np.ndarray, values: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Linearly interpolate NaN runs no longer than ``max_gap_s``; longer runs stay NaN.
+
+    Args:
+        t: (T,) seconds, increasing.
+        values: (T,) or (T, ...) signal; interpolation is per column.
+    """
+    out = np.array(values, dtype=np.float64, copy=True)
+    flat = out.reshape(len(t), -1)
+    for column in flat.T:
+        missing = np.isnan(column)
+        if not missing.any() or missing.all():
+            continue
+        known = ~missing
+        filled = np.interp(t, t[known], column[known])
+        # a gap is fillable when it has known samples on both sides no further apart than max_gap_s
+        idx = np.arange(len(t))
+        prev_known = np.maximum.accumulate(np.where(known, idx, -1))
+        next_known = np.minimum.accumulate(np.where(known, idx, len(t))[::-1])[::-1]
+        inside = missing & (prev_known >= 0) & (next_known < len(t))
+        span = np.full(len(t), np.inf)
+        span[inside] = t[next_known[inside]] - t[prev_known[inside]]
+        fillable = inside & (span <= max_gap_s)
+        column[fillable] = filled[fillable]
+    return out.reshape(np.shape(values))
+
+
+def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index ranges of consecutive True values."""
+    edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def lowpass(t: np.ndarray, values: np.ndarray, cutoff_hz: float, order: int = 2) -> np.ndarray:
+    """Zero-phase Butterworth low-pass of a (T,) signal sampled at times ``t``; NaNs stay NaN.
+
+    Runs too short for the filter's padding are returned unfiltered.
+    """
+    out = np.array(values, dtype=np.float64, copy=True)
+    for start, stop in _runs(~np.isnan(out)):
+        seg_t, seg = t[start:stop], out[start:stop]
+        if stop - start < 4:
+            continue
+        dt = float(np.median(np.diff(seg_t)))
+        if dt <= 0:
+            continue
+        fs = 1.0 / dt
+        if cutoff_hz >= 0.45 * fs:
+            continue
+        grid = np.arange(seg_t[0], seg_t[-1] + dt / 2, dt)
+        resampled = np.interp(grid, seg_t, seg)
+        sos = butter(order, cutoff_hz, fs=fs, output="sos")
+        padlen = min(len(grid) - 1, 3 * (2 * len(sos) + 1))
+        if padlen < 1:
+            continue
+        smooth = sosfiltfilt(sos, resampled, padlen=padlen)
+        out[start:stop] = np.interp(seg_t, grid, smooth)
+    return out
+
+
+def clean(t: np.ndarray, values: np.ndarray, options: FilterOptions = FilterOptions()) -> np.ndarray:
+    """Fill short gaps, then low-pass each column. Shape is kept."""
+    filled = fill_gaps(t, values, options.max_gap_s)
+    flat = filled.reshape(len(t), -1)
+    smoothed = np.stack([lowpass(t, c, options.cutoff_hz, options.filter_order) for c in flat.T], axis=1)
+    return smoothed.reshape(np.shape(values))

@@ -1,0 +1,263 @@
+"""The one orchestrator: ``analyze(clip, outdir, options)`` serves the CLI, the API, batch and notebooks.
+
+Flow: probe -> decode + pose (or the cached PoseSequence) -> measure -> reps -> report -> render.
+Outputs are staged and moved into OUTDIR only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analyzer import __version__
+from analyzer.errors import NoPersonError
+from analyzer.filtering import FilterOptions
+from analyzer.kinematics import Kinematics, measure
+from analyzer.outputs import StagedOutput
+from analyzer.pose import PoseOptions, estimate, resolve_model
+from analyzer.render import RenderOptions, render_video
+from analyzer.report import write_json, write_reps_csv
+from analyzer.reps import RepThresholds, RepWindow, segment_reps
+from analyzer.rules import EXERCISES, RuleSet, load_rules
+from analyzer.types import PoseSequence, Rep, Report
+from analyzer.video import DecodeStats, VideoInfo, VideoLimits, even_size, iter_frames, probe
+
+EXERCISE_CHOICES = ("auto", *EXERCISES)
+# Rules used when the exercise is "auto" until recognition (a later stage) picks one.
+AUTO_FALLBACK_EXERCISE = "deadlift"
+
+ProgressCallback = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """Everything that changes what ``analyze`` produces."""
+
+    exercise: str = "auto"
+    video: bool = True
+    pose: PoseOptions = field(default_factory=PoseOptions)
+    filters: FilterOptions = field(default_factory=FilterOptions)
+    limits: VideoLimits = field(default_factory=VideoLimits)
+    render: RenderOptions = field(default_factory=RenderOptions)
+    rules_dir: Path | None = None
+    show_progress: bool = False
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    report: Report
+    outputs: tuple[Path, ...]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Progress:
+    """tqdm bars on stderr (frames, fps, ETA) plus an optional fraction callback for the service."""
+
+    def __init__(self, show: bool, callback: ProgressCallback | None, total: int, stages: int) -> None:
+        self.show, self.callback, self.total, self.stages = show, callback, max(total, 1), stages
+        self.stage_index = -1
+        self.bar: Any = None
+        self.count = 0
+
+    def start(self, name: str) -> Callable[[Any], None]:
+        self.close()
+        self.stage_index += 1
+        self.count = 0
+        if self.show:
+            from tqdm import tqdm
+
+            import sys
+
+            interactive = sys.stderr.isatty()
+            self.bar = tqdm(total=self.total, desc=name, unit="frame", dynamic_ncols=True, leave=True,
+                            mininterval=0.2 if interactive else 5.0)
+        name_ = name
+
+        def tick(_: Any) -> None:
+            self.count += 1
+            if self.bar is not None:
+                self.bar.update(1)
+            if self.callback is not None and self.count % 10 == 0:
+                done = (self.stage_index + min(self.count / self.total, 1.0)) / self.stages
+                self.callback(name_, done)
+
+        return tick
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def pose_cache_key(clip_sha: str, model_sha: str, pose: PoseOptions) -> str:
+    blob = json.dumps({"clip": clip_sha, "model": model_sha, "pose": asdict(pose), "v": 1}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _cached_pose(outdir: Path, key: str) -> PoseSequence | None:
+    report_path, pose_path = outdir / "report.json", outdir / "pose.npz"
+    if not (report_path.is_file() and pose_path.is_file()):
+        return None
+    try:
+        previous = json.loads(report_path.read_text())
+        if previous.get("provenance", {}).get("pose_cache_key") != key:
+            return None
+        return PoseSequence.load(pose_path)
+    except (OSError, ValueError, KeyError):
+        return None  # an unreadable cache is just recomputed
+
+
+def rep_metrics(kin: Kinematics, window: RepWindow) -> dict[str, float]:
+    """Per-rep numbers from the per-frame measures; units in the names."""
+    trunk = kin.trunk_inclination_deg[window.start:window.end + 1]
+    return {
+        "trunk_incline_max_deg": float(np.nanmax(trunk)) if np.isfinite(trunk).any() else float("nan"),
+        "descent_s": window.bottom_s - window.start_s,
+        "ascent_s": window.lockout_s - window.bottom_s,
+        "lockout_hold_s": window.end_s - window.lockout_s,
+        "rep_s": window.end_s - window.start_s,
+    }
+
+
+def find_reps(kin: Kinematics, rules: RuleSet) -> tuple[Rep, ...]:
+    thresholds = RepThresholds(
+        hinged_min_deg=rules.value("reps.hinged_min_deg"),
+        lockout_max_deg=rules.value("reps.lockout_max_deg"),
+        min_rep_s=rules.value("reps.min_rep_s"),
+        max_gap_s=rules.value("reps.max_gap_s"),
+    )
+    windows = segment_reps(kin.t, kin.trunk_inclination_deg, thresholds)
+    return tuple(
+        Rep(index=i + 1, start_s=w.start_s, bottom_s=w.bottom_s, lockout_s=w.lockout_s, end_s=w.end_s,
+            metrics=rep_metrics(kin, w))
+        for i, w in enumerate(windows)
+    )
+
+
+def _clip_metadata(info: VideoInfo, seq: PoseSequence, stats: DecodeStats, sha: str) -> dict[str, Any]:
+    dt = np.diff(seq.t)
+    measured_fps = float(1.0 / np.median(dt)) if len(dt) else float("nan")
+    variable = bool(len(dt) > 2 and np.std(dt) > 0.1 * np.mean(dt))
+    return {
+        "file": Path(info.path).name, "sha256": sha, "container": info.container, "codec": info.codec,
+        "width": info.width, "height": info.height, "rotation_deg": info.rotation_deg,
+        "nominal_fps": info.nominal_fps, "measured_fps": measured_fps, "variable_frame_rate": variable,
+        "duration_s": float(seq.t[-1]) if len(seq) else 0.0, "frames": len(seq),
+        "frames_lost": stats.lost, "frames_with_lifter": int(seq.detected.sum()),
+    }
+
+
+def analyze(
+    clip: Path | str,
+    outdir: Path | str,
+    options: AnalyzeOptions = AnalyzeOptions(),
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> AnalysisResult:
+    """Analyse one clip and write report.json, reps.csv, pose.npz and (unless disabled) annotated.mp4.
+
+    Raises an AnalyzerError subclass with a one-line message for every bad input; OUTDIR is then
+    left as it was.
+    """
+    clip, outdir = Path(clip), Path(outdir)
+    info = probe(clip, options.limits)
+    exercise = AUTO_FALLBACK_EXERCISE if options.exercise == "auto" else options.exercise
+    rules = load_rules(exercise, options.rules_dir)
+    model = resolve_model()
+    run_warnings: list[str] = []
+    timing: dict[str, float] = {}
+    with StagedOutput(outdir) as staged:
+        sha = file_sha256(clip)
+        key = pose_cache_key(sha, model.sha256, options.pose)
+        progress = _Progress(options.show_progress, on_progress, info.frame_count, 2 if options.video else 1)
+        stats = DecodeStats()
+        started = time.perf_counter()
+        seq = _cached_pose(outdir, key)
+        cached = seq is not None
+        if seq is None:
+            frames = iter_frames(clip, stats, max_side=options.pose.max_side)
+            try:
+                seq = estimate(frames, (info.width, info.height), options.pose, model=model,
+                               on_frame=progress.start("pose"))
+            finally:
+                progress.close()
+        else:
+            stats.decoded = len(seq)
+        timing["pose_s"] = time.perf_counter() - started
+        if stats.lost:
+            run_warnings.append(f"{stats.lost} frame(s) could not be decoded and were skipped")
+        if stats.timestamp_fixes:
+            run_warnings.append(f"{stats.timestamp_fixes} frame(s) had out-of-order timestamps")
+        if not seq.detected.any():
+            raise NoPersonError(f"{clip.name}: nobody was found in any frame")
+        kin = measure(seq, options.filters)
+        reps = find_reps(kin, rules)
+        if options.exercise == "auto":
+            run_warnings.append(
+                f"exercise recognition is not available yet: rules for {exercise} were used; "
+                "pass --exercise to choose"
+            )
+        seq.save(staged.path("pose.npz"))
+        if options.video:
+            started = time.perf_counter()
+            size = even_size(info.width, info.height, options.render.max_short_side)
+            try:
+                render_video(
+                    iter_frames(clip, DecodeStats(), max_side=max(size)), staged.path("annotated.mp4"), size,
+                    info.nominal_fps or 30.0, seq, kin, reps, options.render, on_frame=progress.start("video"),
+                )
+            finally:
+                progress.close()
+            timing["render_s"] = time.perf_counter() - started
+        report = Report(
+            clip=_clip_metadata(info, seq, stats, sha),
+            exercise={"requested": options.exercise, "rules": rules.id, "recognized": None},
+            reps=reps,
+            summary=_summary(reps, kin),
+            warnings=tuple(run_warnings),
+            provenance={
+                "package": "hinge-analyzer", "version": __version__,
+                "model": {"file": model.path.name, "sha256": model.sha256, "bundled": model.bundled},
+                "rules": {"id": rules.id, "sha256": rules.sha256},
+                "filters": asdict(options.filters), "pose": asdict(options.pose),
+                "pose_cache_key": key, "pose_from_cache": cached,
+                "python": platform.python_version(), "platform": platform.platform(),
+                "timing_s": timing,
+            },
+        )
+        write_json(report, staged.path("report.json"))
+        write_reps_csv(reps, staged.path("reps.csv"))
+        moved = staged.commit()
+    if on_progress is not None:
+        on_progress("done", 1.0)
+    return AnalysisResult(report=report, outputs=tuple(moved))
+
+
+def _summary(reps: tuple[Rep, ...], kin: Kinematics) -> dict[str, Any]:
+    depths = np.array([r.metrics["trunk_incline_max_deg"] for r in reps], float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # empty sets give NaN, reported as null
+        mean_depth = float(np.nanmean(depths)) if len(depths) else float("nan")
+        cv = float(np.nanstd(depths) / mean_depth) if len(depths) > 1 and mean_depth else float("nan")
+    return {
+        "rep_count": len(reps),
+        "near_side": kin.side,
+        "trunk_incline_max_deg_mean": mean_depth,
+        "trunk_incline_max_deg_cv": cv,
+    }

@@ -1,0 +1,124 @@
+"""Draw the annotated video: skeleton, trunk angle, rep counter and a banner per finished rep.
+
+Written at no more than 720 px on the shorter side (H.264, yuv420p, +faststart via VideoWriter).
+OpenCV is imported lazily; drawing works on RGB frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analyzer.kinematics import Kinematics
+from analyzer.options import opt
+from analyzer.types import SKELETON_EDGES, Landmark, PoseSequence, Rep
+from analyzer.video import Frame, VideoWriter
+
+SKELETON_RGB = (80, 220, 255)
+TRUNK_RGB = (255, 170, 40)
+TEXT_RGB = (255, 255, 255)
+PANEL_RGB = (20, 20, 20)
+BANNER_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    max_short_side: int = opt(720, "annotated video size: shorter side at most this many pixels")
+    crf: int = opt(23, "H.264 quality of the annotated video (lower is better, larger)")
+    preset: str = opt("veryfast", "x264 speed preset of the annotated video")
+
+
+def _rep_status(reps: tuple[Rep, ...], t: float) -> tuple[int, Rep | None]:
+    """Reps completed by time t, and the rep whose banner shows at t (just locked out)."""
+    done = [r for r in reps if r.lockout_s <= t]
+    banner = next((r for r in reversed(done) if t - r.lockout_s <= BANNER_SECONDS), None)
+    return len(done), banner
+
+
+def banner_text(rep: Rep) -> str:
+    depth = rep.metrics.get("trunk_incline_max_deg", float("nan"))
+    down = rep.metrics.get("descent_s", float("nan"))
+    up = rep.metrics.get("ascent_s", float("nan"))
+    return f"Rep {rep.index}: depth {depth:.0f} deg, down {down:.1f} s, up {up:.1f} s"
+
+
+def draw_frame(
+    image: np.ndarray, xy: np.ndarray | None, trunk_deg: float, reps_done: int, reps_total: int,
+    banner: str | None,
+) -> np.ndarray:
+    """Annotate one RGB frame (returns a new array). ``xy`` is (33, 2) in this frame's pixels."""
+    import cv2
+
+    out = image.copy()
+    h, w = out.shape[:2]
+    scale = max(h, w) / 1280.0
+    thick = max(1, int(round(3 * scale)))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    if xy is not None and np.isfinite(xy).any():
+        for a, b in SKELETON_EDGES:
+            if np.isfinite(xy[[a, b]]).all():
+                cv2.line(out, _pt(xy[a]), _pt(xy[b]), SKELETON_RGB, thick, cv2.LINE_AA)
+        shoulder = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER]) / 2
+        hip = (xy[Landmark.LEFT_HIP] + xy[Landmark.RIGHT_HIP]) / 2
+        if np.isfinite([*shoulder, *hip]).all():
+            cv2.line(out, _pt(hip), _pt(shoulder), TRUNK_RGB, thick + 2, cv2.LINE_AA)
+            cv2.circle(out, _pt(hip), thick + 3, TRUNK_RGB, -1, cv2.LINE_AA)
+            if np.isfinite(trunk_deg):
+                label = f"{trunk_deg:.0f} deg"
+                org = (int(hip[0]) + 10, int(hip[1]) - 10)
+                cv2.putText(out, label, org, font, 0.8 * scale + 0.3, (0, 0, 0), thick + 3, cv2.LINE_AA)
+                cv2.putText(out, label, org, font, 0.8 * scale + 0.3, TRUNK_RGB, thick, cv2.LINE_AA)
+    lines = [f"Reps {reps_done}/{reps_total}", f"Trunk {trunk_deg:.0f} deg" if np.isfinite(trunk_deg) else "Trunk --"]
+    size = 0.7 * scale + 0.3
+    line_h = int(34 * scale + 12)
+    cv2.rectangle(out, (0, 0), (int(260 * scale + 90), line_h * len(lines) + 12), PANEL_RGB, -1)
+    for i, text in enumerate(lines):
+        cv2.putText(out, text, (10, line_h * (i + 1)), font, size, TEXT_RGB, max(1, thick - 1), cv2.LINE_AA)
+    if banner:
+        (tw, th), _ = cv2.getTextSize(banner, font, size, max(1, thick - 1))
+        y0 = h - th - 30
+        cv2.rectangle(out, (0, y0 - 10), (min(w, tw + 30), h), PANEL_RGB, -1)
+        cv2.putText(out, banner, (15, h - 20), font, size, TEXT_RGB, max(1, thick - 1), cv2.LINE_AA)
+    return out
+
+
+def _pt(p: np.ndarray) -> tuple[int, int]:
+    return int(round(float(p[0]))), int(round(float(p[1])))
+
+
+def render_video(
+    frames: Iterable[Frame],
+    output: Path,
+    size: tuple[int, int],
+    fps: float,
+    seq: PoseSequence,
+    kin: Kinematics,
+    reps: tuple[Rep, ...],
+    options: RenderOptions = RenderOptions(),
+    on_frame: Callable[[Frame], Any] | None = None,
+) -> None:
+    """Draw and encode every frame. ``frames`` must already be at ``size`` (even width, height)."""
+    width, height = size
+    sx, sy = width / seq.frame_size[0], height / seq.frame_size[1]
+    row_of = {int(f): i for i, f in enumerate(seq.frame_index)}
+    with VideoWriter(output, width, height, fps, crf=options.crf, preset=options.preset) as writer:
+        for frame in frames:
+            row = row_of.get(frame.index)
+            xy = seq.xy[row] * np.array([sx, sy], np.float32) if row is not None else None
+            trunk = float(kin.trunk_inclination_deg[row]) if row is not None else float("nan")
+            done, banner = _rep_status(reps, frame.t)
+            image = frame.image
+            if image.shape[1] != width or image.shape[0] != height:
+                import cv2
+
+                image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+            writer.write(
+                draw_frame(image, xy, trunk, done, len(reps), banner_text(banner) if banner else None),
+                frame.t,
+            )
+            if on_frame is not None:
+                on_frame(frame)
