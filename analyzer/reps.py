@@ -16,6 +16,9 @@ import numpy as np
 from analyzer.filtering import fill_gaps
 
 
+MIN_PARTIAL_HINGED_SAMPLES = 3
+
+
 @dataclass(frozen=True)
 class RepWindow:
     """Indices into the signal and their times (seconds) for one rep.
@@ -68,7 +71,11 @@ def _segment_run(t: np.ndarray, x: np.ndarray, offset: int, th: RepThresholds) -
         bottom = start + int(np.argmax(x[start:lock + 1]))
         after = np.flatnonzero(~locked[lock:])
         end = lock + int(after[0]) - 1 if len(after) else n - 1
-        if t[lock] - t[start] >= th.min_rep_s:
+        # A track that starts hinged shows only part of its first rep, so the duration test that
+        # screens out glitches cannot apply; a few hinged samples must still be seen.
+        partial = start == 0 and not locked[0]
+        long_enough = t[lock] - t[start] >= th.min_rep_s
+        if long_enough or (partial and int(hinged[:lock].sum()) >= MIN_PARTIAL_HINGED_SAMPLES):
             idx = (start, bottom, lock, end)
             reps.append(RepWindow(*(offset + k for k in idx), *(float(t[k]) for k in idx)))
         i = end  # the next rep starts where this one's lockout ends

@@ -77,7 +77,10 @@ class Frame:
 def _av() -> Any:
     import av
 
-    av.logging.set_level(av.logging.FATAL)  # decode damage is counted and reported, not printed
+    # No Python log callback (None, PyAV's default): decode damage is counted and reported, not printed.
+    # Any other level routes FFmpeg's logs through Python, and a frame-decoding thread that logs while
+    # the decoder is closed deadlocks on the GIL (PyAV issues #751, #909).
+    av.logging.set_level(None)
     return av
 
 
@@ -100,10 +103,9 @@ def _open(path: Path) -> Any:
     av = _av()
     try:
         return av.open(str(path), metadata_errors="ignore")
-    except (av.error.InvalidDataError, av.error.EOFError, av.error.ValueError) as exc:
-        raise NotAVideoError(f"{path.name}: not a video file PyAV/FFmpeg can read ({exc.strerror or exc})") from exc
     except av.error.FFmpegError as exc:
-        raise NotAVideoError(f"{path.name}: cannot be opened as a video ({exc})") from exc
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise NotAVideoError(f"{path.name}: not a video file FFmpeg can read ({reason})") from exc
 
 
 def probe(path: Path | str, limits: VideoLimits | None = None) -> VideoInfo:
@@ -219,6 +221,7 @@ def iter_frames(
     av = _av()
     path = Path(path)
     stats = stats if stats is not None else DecodeStats()
+    _check_readable(path)
     with _open(path) as container:
         if not container.streams.video:
             raise NotAVideoError(f"{path.name}: no video stream")
@@ -227,6 +230,7 @@ def iter_frames(
         rate = stream.average_rate or stream.guessed_rate
         clock = _Clock(1.0 / float(rate) if rate else 1.0 / 30.0, stats)
         header_frames = int(stream.frames or 0)
+        data_packets = discarded = 0
         index = 0
         packets = container.demux(stream)
         while True:
@@ -237,6 +241,8 @@ def iter_frames(
             except av.error.FFmpegError as exc:  # truncated container: stop at the damage
                 stats.errors.append(str(exc))
                 break
+            data_packets += 1 if packet.size else 0
+            discarded += 1 if packet.size and packet.is_discard else 0
             try:
                 decoded = packet.decode()
             except av.error.FFmpegError as exc:
@@ -248,8 +254,13 @@ def iter_frames(
                 yield Frame(index=index, t=t, image=upright(_rgb(frame, max_side), _rotation_of(frame)))
                 index += 1
                 stats.decoded = index
-        if header_frames > index:
-            stats.lost = max(stats.lost, header_frames - index)
+        # Frames the index promises but the file no longer holds (truncation). Decoded frames are not
+        # compared with the header: edit lists legitimately drop pre-roll frames.
+        missing = max(0, header_frames - data_packets)
+        if missing or stats.lost or stats.errors:
+            # Damaged: also count packets that gave no frame without raising (a truncated last packet;
+            # frames the decoder drops until it recovers at the next keyframe).
+            stats.lost = missing + max(stats.lost, data_packets - discarded - index)
     if index == 0:
         if stats.lost or stats.errors:
             raise VideoDecodeError(f"{path.name}: no frame could be decoded; the file is truncated or corrupt")
@@ -258,7 +269,7 @@ def iter_frames(
 
 def _rgb(frame: Any, max_side: int | None) -> np.ndarray:
     if max_side and max(frame.width, frame.height) > max_side:
-        scale = max_side / max(frame.width, frame.height)
+        scale = (max_side // 2 * 2) / max(frame.width, frame.height)  # even, so rounding stays <= max_side
         return frame.to_ndarray(format="rgb24", width=_even(frame.width * scale),
                                 height=_even(frame.height * scale))
     return frame.to_ndarray(format="rgb24")
