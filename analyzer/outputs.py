@@ -6,6 +6,7 @@ never finds a half-written report or video.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -57,7 +58,5 @@ class StagedOutput:
     ) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
         if exc_type is not None and self._created:
-            try:
-                self.outdir.rmdir()  # only if still empty
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # only removed while still empty
+                self.outdir.rmdir()

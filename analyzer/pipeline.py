@@ -80,9 +80,9 @@ class _Progress:
         self.stage_index += 1
         self.count = 0
         if self.show:
-            from tqdm import tqdm
-
             import sys
+
+            from tqdm import tqdm
 
             interactive = sys.stderr.isatty()
             self.bar = tqdm(total=self.total, desc=name, unit="frame", dynamic_ncols=True, leave=True,

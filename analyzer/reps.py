@@ -15,7 +15,6 @@ import numpy as np
 
 from analyzer.filtering import fill_gaps
 
-
 MIN_PARTIAL_HINGED_SAMPLES = 3
 
 

@@ -8,6 +8,7 @@ the lifter is near the camera and moves for the whole set.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,7 +81,7 @@ def link_tracks(detections: list[list[Detection]]) -> list[list[tuple[int, int]]
 def track_score(detections: list[list[Detection]], track: list[tuple[int, int]]) -> float:
     """Body area times motion, summed over the track (pixels^3)."""
     score = 0.0
-    for (f0, d0), (f1, d1) in zip(track, track[1:], strict=False):
+    for (f0, d0), (f1, d1) in itertools.pairwise(track):
         a, b = detections[f0][d0], detections[f1][d1]
         size = max(b.size, 1.0)
         motion = float(np.nanmean(np.hypot(*(b.xy - a.xy).T)))

@@ -7,6 +7,7 @@ in seconds from the first frame's presentation timestamp (phone clips are often 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Iterator
@@ -338,10 +339,8 @@ class VideoWriter:
         os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self._container.close()
-        except Exception:
-            pass
         self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> VideoWriter:

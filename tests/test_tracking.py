@@ -9,7 +9,7 @@ def person(cx: float, cy: float, height: float, phase: float = 0.0) -> Detection
     rng = np.random.default_rng(0)
     base = rng.uniform(-0.5, 0.5, (33, 2)) * np.array([height * 0.4, height])
     base[:16, 0] += phase * height * 0.3  # upper body swings like a hinge
-    return Detection(xy=(base + [cx, cy]).astype(np.float32), visibility=np.ones(33, np.float32))
+    return Detection(xy=np.asarray(base + np.array([cx, cy]), np.float32), visibility=np.ones(33, np.float32))
 
 
 def frames(n: int, *people_fns) -> list[list[Detection]]:
