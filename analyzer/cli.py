@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer import __version__
-from analyzer.errors import AnalyzerError
+from analyzer.errors import AnalyzerError, InputNotFoundError
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 1
@@ -78,6 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     add_dataclass_flags(analyze, FilterOptions, "signal cleaning")
     add_dataclass_flags(analyze, RenderOptions, "annotated video")
 
+    evaluate = commands.add_parser(
+        "eval", help="score the analyzer against a labelled set of clips",
+        description="Run the pipeline over labelled clips and print rep-count, view, exercise and per-fault "
+                    "figures; writes a per-clip table (eval_clips.csv) and eval_scores.json to --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    evaluate.add_argument("labels", type=Path, help="CSV with columns file, reps (+ exercise, view, faults)")
+    evaluate.add_argument("--clips", type=Path, required=True, help="folder holding the labelled clips")
+    evaluate.add_argument("--out", type=Path, default=Path("eval_out"),
+                          help="working folder: per-clip outputs (reused on rerun) and the tables")
+    evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
     synth = commands.add_parser(
         "synth", help="regenerate the generated sample clips and their ground truth",
         description="Render the project's synthetic sample clips (deterministic) with ground-truth JSON beside each.",
@@ -85,6 +97,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("-o", "--outdir", type=Path, default=Path("sample_videos"), help="output folder")
     return parser
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from analyzer.evaluate import evaluate, format_scores, scores_json, write_table
+    from analyzer.pipeline import AnalyzeOptions, analyze
+
+    if not args.clips.is_dir():
+        raise InputNotFoundError(f"{args.clips}: no such folder of clips")
+    options = AnalyzeOptions(video=False)
+
+    def analyze_clip(clip: Path, outdir: Path) -> dict[str, Any]:
+        return analyze(clip, outdir, options).report.to_dict()
+
+    def progress(rows: Any) -> Any:
+        if args.quiet:
+            return rows
+        from tqdm import tqdm
+
+        return tqdm(list(rows), desc="clips", unit="clip")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    results, scores = evaluate(args.labels, args.clips, args.out, analyze_clip, progress)
+    write_table(results, args.out / "eval_clips.csv")
+    (args.out / "eval_scores.json").write_text(scores_json(scores) + "\n")
+    print(format_scores(scores))
+    print(f"wrote {args.out / 'eval_clips.csv'} and {args.out / 'eval_scores.json'}")
+    return 0
 
 
 def _run_synth(args: argparse.Namespace) -> int:
@@ -134,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _run_analyze(args)
+        if args.command == "eval":
+            return _run_eval(args)
         if args.command == "synth":
             return _run_synth(args)
     except AnalyzerError as exc:

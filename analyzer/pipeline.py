@@ -21,6 +21,7 @@ import numpy as np
 from analyzer import __version__
 from analyzer.errors import NoPersonError
 from analyzer.filtering import FilterOptions
+from analyzer.html_report import write_html
 from analyzer.kinematics import Kinematics, measure
 from analyzer.outputs import StagedOutput
 from analyzer.pose import PoseOptions, estimate, resolve_model
@@ -242,11 +243,20 @@ def analyze(
             },
         )
         write_json(report, staged.path("report.json"))
+        write_html(report, _plot_series(kin), staged.path("report.html"),
+                   "annotated.mp4" if options.video else None)
         write_reps_csv(reps, staged.path("reps.csv"))
         moved = staged.commit()
     if on_progress is not None:
         on_progress("done", 1.0)
     return AnalysisResult(report=report, outputs=tuple(moved))
+
+
+def _plot_series(kin: Kinematics) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Angle-time series for the HTML report, by plot title."""
+    names = {"Trunk inclination": "trunk_inclination_deg", "Hip angle": "hip_angle_deg",
+             "Knee angle": "knee_angle_deg", "Neck angle": "neck_angle_deg"}
+    return {title: (kin.t, getattr(kin, field)) for title, field in names.items() if hasattr(kin, field)}
 
 
 def _summary(reps: tuple[Rep, ...], kin: Kinematics) -> dict[str, Any]:
