@@ -84,3 +84,52 @@ def load_rules(exercise: str, rules_dir: Path | None = None) -> RuleSet:
         return parse_rules(path.read_text(), str(path))
     resource = resources.files("analyzer.models").joinpath("rules", f"{exercise}.toml")
     return parse_rules(resource.read_text(), f"rules/{exercise}.toml")
+
+
+@dataclass(frozen=True)
+class ThresholdTable:
+    """A non-exercise threshold table (such as ``models/view.toml``), addressed by dotted names."""
+
+    name: str
+    version: str
+    thresholds: MappingProxyType[str, Threshold]
+    sha256: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def value(self, name: str) -> float:
+        try:
+            return self.thresholds[name].value
+        except KeyError:
+            raise ConfigError(f"threshold table {self.id} has no threshold {name!r}") from None
+
+
+def parse_table(text: str, source: str) -> ThresholdTable:
+    """Parse a threshold table; it needs top-level ``name`` and ``version``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
+    if "name" not in data or "version" not in data:
+        raise ConfigError(f"{source}: needs top-level 'name' and 'version'")
+    return ThresholdTable(
+        name=str(data["name"]),
+        version=str(data["version"]),
+        thresholds=MappingProxyType(_flatten(data)),
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def load_table(name: str, models_dir: Path | None = None) -> ThresholdTable:
+    """Threshold table ``<name>.toml`` from ``models_dir`` or the packaged ``analyzer.models``."""
+    if models_dir is not None:
+        path = Path(models_dir) / f"{name}.toml"
+        if not path.is_file():
+            raise ConfigError(f"{path}: no threshold table {name!r}")
+        return parse_table(path.read_text(), str(path))
+    resource = resources.files("analyzer.models").joinpath(f"{name}.toml")
+    if not resource.is_file():
+        raise ConfigError(f"no packaged threshold table {name!r}")
+    return parse_table(resource.read_text(), f"{name}.toml")

@@ -1,0 +1,362 @@
+"""Per-rep form checks: per-frame kinematics + a rep's window + rule thresholds -> judgements (pure numpy).
+
+Every check returns a ``Judgement`` for every rep: ``flagged`` (with a ``Fault``), ``ok``, or ``not_judged``
+with a plain reason when the footage cannot show it (too few usable outline frames, head out of frame, a
+front view, no rule for the exercise). Thresholds come from the ``faults.*`` tables of the exercise's rule
+file (models/rules/<exercise>.toml); the code holds no biomechanical numbers. A check whose table is
+missing from the rule file is not judged ("no rule for this exercise"), so a kettlebell swing is never
+told its bell drifts forward.
+
+Severity runs from 0.5 at the threshold to 1 at the table's ``severe`` level; confidence is the share of
+the rep's relevant frames that were usable, times the landmarks' visibility where it applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+from analyzer.kinematics import Kinematics
+from analyzer.rules import RuleSet
+from analyzer.types import Fault, FaultCode
+
+Status = Literal["flagged", "ok", "not_judged"]
+
+
+class RepTimes(Protocol):
+    """Anything with a rep's times in seconds (``types.Rep`` and ``reps.RepWindow`` both fit)."""
+
+    start_s: float
+    bottom_s: float
+    lockout_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The outcome of one check on one rep.
+
+    ``measured``/``threshold``/``unit`` are filled whenever a value could be measured (also when it passed),
+    so reports can show how close a rep came; ``fault`` is set only when flagged; ``reason`` says why a
+    rep was not judged.
+    """
+
+    code: FaultCode
+    status: Status
+    fault: Fault | None = None
+    measured: float = float("nan")
+    threshold: float = float("nan")
+    unit: str = ""
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.status == "flagged") != (self.fault is not None):
+            raise ValueError("a fault is given exactly when the status is 'flagged'")
+        if self.status == "not_judged" and not self.reason:
+            raise ValueError("a rep that is not judged needs a reason")
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: int
+    bottom: int
+    lockout: int
+    end: int
+
+
+def _window(kin: Kinematics, rep: RepTimes) -> _Window:
+    idx = np.searchsorted(kin.t, [rep.start_s, rep.bottom_s, rep.lockout_s, rep.end_s], side="left")
+    idx = np.clip(idx, 0, len(kin.t) - 1)
+    return _Window(*(int(i) for i in idx))
+
+
+def _has(rules: RuleSet, name: str) -> bool:
+    return name in rules.thresholds
+
+
+def severity(measured: float, threshold: float, severe: float) -> float:
+    """0.5 at the threshold, 1.0 at (or past) the severe level; works for either direction."""
+    span = severe - threshold
+    if span == 0:
+        return 1.0
+    return float(np.clip(0.5 + 0.5 * (measured - threshold) / span, 0.0, 1.0))
+
+
+def _not_judged(code: FaultCode, reason: str) -> Judgement:
+    return Judgement(code, "not_judged", reason=reason)
+
+
+def _decide(
+    code: FaultCode, measured: float, threshold: float, severe: float, unit: str, *,
+    worst_t: float, confidence: float, above: bool = True,
+) -> Judgement:
+    """Flag when ``measured`` is at or past ``threshold`` (above it, or below it when ``above`` is False)."""
+    crossed = measured >= threshold if above else measured <= threshold
+    if not crossed:
+        return Judgement(code, "ok", measured=measured, threshold=threshold, unit=unit)
+    fault = Fault(code=code, severity=severity(measured, threshold, severe),
+                  confidence=float(np.clip(confidence, 0.0, 1.0)), worst_t=float(worst_t),
+                  measured=float(measured), threshold=float(threshold), unit=unit)
+    return Judgement(code, "flagged", fault, measured, threshold, unit)
+
+
+def _side_view_reason(kin: Kinematics, w: _Window, rules: RuleSet) -> str:
+    """Empty when the rep was filmed close enough to side-on for sagittal measures, else why not."""
+    if kin.shoulder_width_ratio is None:
+        return ""
+    ratio = kin.shoulder_width_ratio[w.start:w.end + 1]
+    if not np.isfinite(ratio).any():
+        return "the shoulders were not tracked"
+    limit = rules.value("faults.view.max_shoulder_width_ratio")
+    if float(np.nanmedian(ratio)) > limit:
+        return "filmed from the front, rear or too obliquely for a side-view measure"
+    return ""
+
+
+# ------------------------------------------------------------------------------------------ checks
+
+
+def judge_rounded_back(
+    kin: Kinematics, w: _Window, rules: RuleSet, *, least_curved: float = float("nan"),
+) -> Judgement:
+    """Median back-outline curvature over the rep's hinged frames (lean inside the usable band, no cut/fade).
+
+    Flags when the median passes the absolute limit, or (with other reps to compare) when it passes the
+    lifter's least-curved rep by the relative margin: neutral backs do not read zero, so a rep rounding
+    more than the same lifter's best rep is evidence too.
+    """
+    code = FaultCode.ROUNDED_BACK
+    if kin.back_curvature is None or kin.mask_area_jump is None:
+        return _not_judged(code, "no segmentation outline was recorded")
+    sl = slice(w.start, w.end + 1)
+    lean = kin.trunk_inclination_deg[sl]
+    hinged = (lean >= rules.value("faults.rounded_back.lean_min_deg")) & (
+        lean <= rules.value("faults.rounded_back.lean_max_deg"))
+    jump = kin.mask_area_jump[sl]
+    usable = hinged & np.isfinite(kin.back_curvature[sl]) & ~(jump > rules.value("faults.rounded_back.max_area_jump"))
+    n_usable, n_hinged = int(usable.sum()), int(hinged.sum())
+    if n_usable < rules.value("faults.rounded_back.min_frames"):
+        return _not_judged(code, f"too few frames with a clear back outline while hinged ({n_usable})")
+    curv = kin.back_curvature[sl][usable]
+    median = float(np.median(curv))
+    threshold = rules.value("faults.rounded_back.curvature_min")
+    relative = rules.value("faults.rounded_back.relative_min")
+    if np.isfinite(least_curved) and median - least_curved >= relative and median < threshold:
+        threshold = least_curved + relative
+    worst = int(np.flatnonzero(usable)[int(np.argmax(curv))]) + w.start
+    return _decide(code, median, threshold, rules.value("faults.rounded_back.severe"), "sagitta/chord",
+                   worst_t=kin.t[worst], confidence=n_usable / max(n_hinged, 1))
+
+
+def rep_back_curvature(kin: Kinematics, w: _Window, rules: RuleSet) -> float:
+    """The rep's median usable curvature (NaN when not judgeable): used for the lifter's baseline."""
+    j = judge_rounded_back(kin, w, rules)
+    return j.measured if j.status != "not_judged" else float("nan")
+
+
+def judge_hyperextended_lockout(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
+    """Largest lean back past vertical (deg) from lockout to the rep's end."""
+    code = FaultCode.HYPEREXTENDED_LOCKOUT
+    lean = kin.trunk_lean_deg
+    if lean is None:
+        return _not_judged(code, "trunk lean was not measured")
+    seg = -lean[w.lockout:w.end + 1]
+    if not np.isfinite(seg).any():
+        return _not_judged(code, "the lifter was not tracked at lockout (or facing is unknown)")
+    i = int(np.nanargmax(seg))
+    return _decide(code, float(seg[i]), rules.value("faults.hyperextended_lockout.lean_back_min_deg"),
+                   rules.value("faults.hyperextended_lockout.severe"), "deg", worst_t=kin.t[w.lockout + i],
+                   confidence=float(np.isfinite(seg).mean()))
+
+
+def _bottom_frames(kin: Kinematics, w: _Window, rules: RuleSet) -> np.ndarray:
+    """(N,) indices of the rep's frames within the bottom band of its deepest trunk inclination."""
+    sl = kin.trunk_inclination_deg[w.start:w.lockout + 1]
+    if not np.isfinite(sl).any():
+        return np.zeros(0, int)
+    deep = sl >= np.nanmax(sl) - rules.value("faults.neck.bottom_band_deg")
+    return np.flatnonzero(deep) + w.start
+
+
+def judge_neck(kin: Kinematics, w: _Window, rules: RuleSet) -> tuple[Judgement, Judgement]:
+    """Neck angle at the bottom against the same lifter's standing neck angle (craning +, sagging -)."""
+    codes = (FaultCode.NECK_CRANING, FaultCode.NECK_SAGGING)
+    if kin.neck_angle_deg is None or kin.head_visibility is None:
+        return tuple(_not_judged(c, "the neck was not measured") for c in codes)  # type: ignore[return-value]
+    min_vis = rules.value("faults.neck.min_visibility")
+    bottom = _bottom_frames(kin, w, rules)
+    bottom = bottom[kin.head_visibility[bottom] >= min_vis] if len(bottom) else bottom
+    top = np.arange(w.lockout, w.end + 1)
+    top = top[(kin.head_visibility[top] >= min_vis) & np.isfinite(kin.neck_angle_deg[top])]
+    if len(bottom) == 0 or not np.isfinite(kin.neck_angle_deg[bottom]).any():
+        return tuple(_not_judged(c, "the head was hidden or out of frame at the bottom") for c in codes)  # type: ignore[return-value]
+    if len(top) == 0:
+        return tuple(_not_judged(c, "the head was hidden or out of frame at lockout (no standing reference)")  # type: ignore[return-value]
+                     for c in codes)
+    change = kin.neck_angle_deg[bottom] - float(np.median(kin.neck_angle_deg[top]))
+    value = float(np.nanmedian(change))
+    worst_ext = int(bottom[int(np.nanargmax(change))])
+    worst_flex = int(bottom[int(np.nanargmin(change))])
+    confidence = float(np.nanmean(kin.head_visibility[bottom]))
+    crane = _decide(codes[0], value, rules.value("faults.neck.extension_min_deg"),
+                    rules.value("faults.neck.severe_deg"), "deg", worst_t=kin.t[worst_ext], confidence=confidence)
+    sag = _decide(codes[1], -value, rules.value("faults.neck.flexion_min_deg"),
+                  rules.value("faults.neck.severe_deg"), "deg", worst_t=kin.t[worst_flex], confidence=confidence)
+    return crane, sag
+
+
+def judge_squatting(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
+    """Hip share of the flexion (hip / (hip + knee)) at the rep's deepest knee bend; low = squatting the pull."""
+    code = FaultCode.SQUATTING_THE_PULL
+    share = kin.hip_share
+    if share is None:
+        return _not_judged(code, "hip and knee angles were not measured")
+    bottom = _bottom_frames(kin, w, rules)
+    values = share[bottom] if len(bottom) else np.zeros(0)
+    if not np.isfinite(values).any():
+        return _not_judged(code, "hips or knees were not tracked at the bottom")
+    value = float(np.nanmedian(values))
+    i = int(bottom[int(np.nanargmin(values))])
+    return _decide(code, value, rules.value("faults.squatting.hip_share_max"), rules.value("faults.squatting.severe"),
+                   "hip share", worst_t=kin.t[i], confidence=float(np.isfinite(values).mean()), above=False)
+
+
+def judge_hips_rise_first(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
+    """Trunk dropping toward horizontal (deg) while the knees extend early in the ascent.
+
+    The ascent starts at the hips' lowest point; its early part runs until the knees have recovered the
+    table's fraction of their extension to lockout. A good pull holds the back angle there; hips shooting
+    up first drop the shoulders (inclination rises).
+    """
+    code = FaultCode.HIPS_RISE_FIRST
+    if kin.hip_height is None:
+        return _not_judged(code, "hip height was not measured")
+    hips = kin.hip_height[w.start:w.lockout + 1]
+    if not np.isfinite(hips).any():
+        return _not_judged(code, "the hips were not tracked in the pull")
+    low = w.start + int(np.nanargmin(hips))
+    knee = kin.knee_angle_deg
+    if not (np.isfinite(knee[low]) and np.isfinite(knee[w.lockout])) or low >= w.lockout:
+        return _not_judged(code, "the knees were not tracked through the ascent")
+    target = knee[low] + rules.value("faults.hips_rise_first.knee_recovery_fraction") * (knee[w.lockout] - knee[low])
+    reached = np.flatnonzero(knee[low:w.lockout + 1] >= target)
+    early_end = low + (int(reached[0]) if len(reached) else w.lockout - low)
+    trunk = kin.trunk_inclination_deg[low:early_end + 1]
+    if len(trunk) < 2 or not np.isfinite(trunk).all():
+        return _not_judged(code, "the ascent was too short or not tracked")
+    drop = trunk - trunk[0]
+    i = int(np.argmax(drop))
+    return _decide(code, float(drop[i]), rules.value("faults.hips_rise_first.trunk_drop_min_deg"),
+                   rules.value("faults.hips_rise_first.severe"), "deg", worst_t=kin.t[low + i], confidence=1.0)
+
+
+def judge_bar_drift(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
+    """Furthest forward the bar proxy (mid-wrist) gets from mid-foot while hinged, in trunk lengths."""
+    code = FaultCode.BAR_DRIFT
+    if kin.bar_drift is None or kin.bar_visibility is None:
+        return _not_judged(code, "the bar path was not measured")
+    idx = np.arange(w.start, w.lockout + 1)
+    seen = kin.bar_visibility[idx] >= rules.value("faults.bar_drift.min_visibility")
+    drift = np.where(seen, kin.bar_drift[idx], np.nan)
+    if not np.isfinite(drift).any():
+        return _not_judged(code, "the hands or feet were hidden during the pull")
+    i = int(np.nanargmax(drift))
+    return _decide(code, float(drift[i]), rules.value("faults.bar_drift.forward_min"),
+                   rules.value("faults.bar_drift.severe"), "trunk lengths", worst_t=kin.t[idx[i]],
+                   confidence=float(np.isfinite(drift).mean()))
+
+
+def judge_incomplete_lockout(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
+    """Largest hip angle reached from lockout to the rep's end; below the limit the hips never finished."""
+    code = FaultCode.INCOMPLETE_LOCKOUT
+    hip = kin.hip_angle_deg[w.lockout:w.end + 1]
+    if not np.isfinite(hip).any():
+        return _not_judged(code, "the hips were not tracked at lockout")
+    i = int(np.nanargmax(hip))
+    return _decide(code, float(hip[i]), rules.value("faults.incomplete_lockout.hip_angle_min_deg"),
+                   rules.value("faults.incomplete_lockout.severe_deg"), "deg", worst_t=kin.t[w.lockout + i],
+                   confidence=float(np.isfinite(hip).mean()), above=False)
+
+
+def judge_uncontrolled_lowering(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
+    """Eccentric (lowering) time against the concentric time, and against a minimum lowering time.
+
+    The measured value is the eccentric / concentric time ratio; a lowering shorter than the minimum
+    eccentric time is flagged whatever the ratio.
+    """
+    code = FaultCode.UNCONTROLLED_LOWERING
+    if w.start == 0 and kin.trunk_inclination_deg[0] > kin.trunk_inclination_deg[w.end]:
+        return _not_judged(code, "the clip starts mid-rep: the lowering was not filmed")
+    eccentric = float(kin.t[w.bottom] - kin.t[w.start])
+    concentric = float(kin.t[w.lockout] - kin.t[w.bottom])
+    if concentric <= 0:
+        return _not_judged(code, "no ascent was seen")
+    ratio = eccentric / concentric
+    min_ratio = rules.value("faults.uncontrolled_lowering.ratio_min")
+    min_s = rules.value("faults.uncontrolled_lowering.eccentric_min_s")
+    if eccentric < min_s and ratio > min_ratio:
+        return _decide(code, eccentric, min_s, 0.0, "s", worst_t=kin.t[w.bottom], confidence=1.0, above=False)
+    return _decide(code, ratio, min_ratio, 0.0, "eccentric/concentric", worst_t=kin.t[w.bottom], confidence=1.0,
+                   above=False)
+
+
+# ------------------------------------------------------------------------------------------ judge
+
+# rule-table section each check needs, the codes it answers, and whether it is a side-view measure
+_Check = Callable[[Kinematics, _Window, RuleSet], tuple[Judgement, ...]]
+CHECKS: tuple[tuple[str, tuple[FaultCode, ...], bool, _Check], ...] = (
+    ("faults.rounded_back.", (FaultCode.ROUNDED_BACK,), True, lambda k, w, r: (judge_rounded_back(k, w, r),)),
+    ("faults.hyperextended_lockout.", (FaultCode.HYPEREXTENDED_LOCKOUT,), True,
+     lambda k, w, r: (judge_hyperextended_lockout(k, w, r),)),
+    ("faults.neck.", (FaultCode.NECK_CRANING, FaultCode.NECK_SAGGING), True, judge_neck),
+    ("faults.squatting.", (FaultCode.SQUATTING_THE_PULL,), True, lambda k, w, r: (judge_squatting(k, w, r),)),
+    ("faults.hips_rise_first.", (FaultCode.HIPS_RISE_FIRST,), True,
+     lambda k, w, r: (judge_hips_rise_first(k, w, r),)),
+    ("faults.bar_drift.", (FaultCode.BAR_DRIFT,), True, lambda k, w, r: (judge_bar_drift(k, w, r),)),
+    ("faults.incomplete_lockout.", (FaultCode.INCOMPLETE_LOCKOUT,), True,
+     lambda k, w, r: (judge_incomplete_lockout(k, w, r),)),
+    ("faults.uncontrolled_lowering.", (FaultCode.UNCONTROLLED_LOWERING,), False,
+     lambda k, w, r: (judge_uncontrolled_lowering(k, w, r),)),
+)
+
+
+def judge(reps: Sequence[RepTimes], kin: Kinematics, rules: RuleSet) -> tuple[tuple[Judgement, ...], ...]:
+    """Every check on every rep: one tuple of judgements per rep, in ``CHECKS`` order (one per FaultCode).
+
+    ``reps`` are ``types.Rep`` or ``reps.RepWindow`` (anything with start/bottom/lockout/end seconds).
+    The rounded-back check also compares each rep with the lifter's least-curved judgeable rep.
+    """
+    windows = [_window(kin, r) for r in reps]
+    has_back = any(name.startswith("faults.rounded_back.") for name in rules.thresholds)
+    curves = np.array([rep_back_curvature(kin, w, rules) if has_back else np.nan for w in windows])
+    out: list[tuple[Judgement, ...]] = []
+    for i, w in enumerate(windows):
+        others = np.delete(curves, i)
+        least = float(np.nanmin(others)) if np.isfinite(others).any() else float("nan")
+        view_reason = _side_view_reason(kin, w, rules) if _has(rules, "faults.view.max_shoulder_width_ratio") else ""
+        rep: list[Judgement] = []
+        for prefix, codes, sagittal, check in CHECKS:
+            if not any(name.startswith(prefix) for name in rules.thresholds):
+                rep.extend(_not_judged(c, f"not checked for {rules.exercise}") for c in codes)
+            elif sagittal and view_reason:
+                rep.extend(_not_judged(c, view_reason) for c in codes)
+            elif codes[0] is FaultCode.ROUNDED_BACK:
+                rep.append(judge_rounded_back(kin, w, rules, least_curved=least))
+            else:
+                rep.extend(check(kin, w, rules))
+        out.append(tuple(rep))
+    return tuple(out)
+
+
+def faults_of(judgements: Sequence[Judgement]) -> tuple[Fault, ...]:
+    """The flagged faults of one rep, most severe first."""
+    found = [j.fault for j in judgements if j.fault is not None]
+    return tuple(sorted(found, key=lambda f: (-f.severity, -f.confidence)))
+
+
+def not_judged(judgements: Sequence[Judgement]) -> dict[str, str]:
+    """Fault code -> reason, for the checks one rep could not make."""
+    return {j.code.value: j.reason for j in judgements if j.status == "not_judged"}
