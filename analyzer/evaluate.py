@@ -147,7 +147,7 @@ def score(results: Sequence[ClipResult]) -> Scores:
 
 def result_from_report(file: str, label: Mapping[str, str], report: Mapping[str, Any]) -> ClipResult:
     flagged = frozenset(f["code"] for rep in report.get("reps", []) for f in rep.get("faults", []))
-    view = report.get("view", {}).get("dominant") if isinstance(report.get("view"), Mapping) else None
+    view = report.get("view", {}).get("view") if isinstance(report.get("view"), Mapping) else None
     return ClipResult(file=file, label=label, reps=len(report.get("reps", [])), view=view,
                       exercise=report.get("exercise", {}).get("recognized"), faults=flagged)
 

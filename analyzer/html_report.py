@@ -93,7 +93,9 @@ def render_html(report: Report, series: Mapping[str, tuple[np.ndarray, np.ndarra
     rows = []
     for rep in report.reps:
         m = rep.metrics
-        faults = ", ".join(f.code.value.replace("_", " ") for f in rep.faults) or "none"
+        faults = ", ".join(
+            f"{f.code.value.replace('_', ' ')} ({f.measured:.3g} vs {f.threshold:.3g} {f.unit})" for f in rep.faults
+        ) or ("not judged: " + rep.not_judged_reason if not rep.judgeable else "none")
         cues = "<br>".join(html.escape(c) for c in rep.cues) or '<span class="muted">-</span>'
         depth = m.get("trunk_incline_max_deg", float("nan"))
         rows.append(

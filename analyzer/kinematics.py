@@ -289,3 +289,25 @@ def measure(
             shoulder_width_ratio=np.hypot(*(xy[:, L.LEFT_SHOULDER] - xy[:, L.RIGHT_SHOULDER]).T) / standing,
             bar_speed_unit=unit,
         )
+
+
+def tilt_deg(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """(T,) angle of the left->right line against horizontal in the image, in (-90, 90]; + = left side lower."""
+    d = right - left
+    return np.degrees(np.arctan2(-d[:, 1], np.abs(d[:, 0])))
+
+
+def frontal_metrics(seq: PoseSequence) -> dict[str, float]:
+    """Frontal-plane symmetry for front and rear views: hips and shoulders level (degrees).
+
+    Medians and 95th percentiles of the absolute tilt over frames with the lifter; meaningful only when
+    the camera faces the lifter (in a side view both lines collapse to a point).
+    """
+    hips = np.abs(tilt_deg(seq.xy[:, L.LEFT_HIP], seq.xy[:, L.RIGHT_HIP]))
+    shoulders = np.abs(tilt_deg(seq.xy[:, L.LEFT_SHOULDER], seq.xy[:, L.RIGHT_SHOULDER]))
+    out = {}
+    for name, values in (("hip_tilt", hips), ("shoulder_tilt", shoulders)):
+        finite = values[np.isfinite(values)]
+        out[f"{name}_median_deg"] = float(np.median(finite)) if len(finite) else float("nan")
+        out[f"{name}_p95_deg"] = float(np.percentile(finite, 95)) if len(finite) else float("nan")
+    return out

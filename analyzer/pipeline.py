@@ -12,29 +12,32 @@ import platform
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from analyzer import __version__
+from analyzer.cues import cues_for, load_cues
 from analyzer.errors import NoPersonError
+from analyzer.faults import Judgement, faults_of, judge, not_judged
 from analyzer.filtering import FilterOptions
 from analyzer.html_report import write_html
-from analyzer.kinematics import Kinematics, measure
+from analyzer.kinematics import Kinematics, frontal_metrics, measure
 from analyzer.outputs import StagedOutput
 from analyzer.pose import PoseOptions, estimate, resolve_model
+from analyzer.recognition import Recognition, recognize
 from analyzer.render import RenderOptions, render_video
 from analyzer.report import write_json, write_reps_csv
-from analyzer.reps import RepThresholds, RepWindow, segment_reps
+from analyzer.reps import RepWindow, count_reps
 from analyzer.rules import EXERCISES, RuleSet, load_rules
 from analyzer.types import PoseSequence, Rep, Report
 from analyzer.video import DecodeStats, VideoInfo, VideoLimits, even_size, iter_frames, probe
+from analyzer.view import ViewReport, analyze_view
 
 EXERCISE_CHOICES = ("auto", *EXERCISES)
-# Rules used when the exercise is "auto" until recognition (a later stage) picks one.
-AUTO_FALLBACK_EXERCISE = "deadlift"
+RECOGNITION_CYCLE_RULES = "kb_swing"
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -50,6 +53,7 @@ class AnalyzeOptions:
     limits: VideoLimits = field(default_factory=VideoLimits)
     render: RenderOptions = field(default_factory=RenderOptions)
     rules_dir: Path | None = None
+    height_m: float | None = None
     show_progress: bool = False
 
 
@@ -124,9 +128,13 @@ def _cached_pose(outdir: Path, key: str) -> PoseSequence | None:
         return None  # an unreadable cache is just recomputed
 
 
-def rep_metrics(kin: Kinematics, window: RepWindow) -> dict[str, float]:
-    """Per-rep numbers from the per-frame measures; units in the names."""
-    trunk = kin.trunk_inclination_deg[window.start:window.end + 1]
+def rep_metrics(signal: np.ndarray, window: RepWindow) -> dict[str, float]:
+    """Per-rep numbers from the driving trunk signal (degrees); units in the names.
+
+    Depth is read from the signal the reps were counted on: the 3D trunk angle when the camera is not
+    square to the lifter (2D foreshortens it), else the 2D one.
+    """
+    trunk = signal[window.start:window.end + 1]
     return {
         "trunk_incline_max_deg": float(np.nanmax(trunk)) if np.isfinite(trunk).any() else float("nan"),
         "descent_s": window.bottom_s - window.start_s,
@@ -136,19 +144,62 @@ def rep_metrics(kin: Kinematics, window: RepWindow) -> dict[str, float]:
     }
 
 
-def find_reps(kin: Kinematics, rules: RuleSet) -> tuple[Rep, ...]:
-    thresholds = RepThresholds(
-        hinged_min_deg=rules.value("reps.hinged_min_deg"),
-        lockout_max_deg=rules.value("reps.lockout_max_deg"),
-        min_rep_s=rules.value("reps.min_rep_s"),
-        max_gap_s=rules.value("reps.max_gap_s"),
-    )
-    windows = segment_reps(kin.t, kin.trunk_inclination_deg, thresholds)
-    return tuple(
+def _check_record(j: Judgement) -> dict[str, Any]:
+    return {"status": j.status, "measured": j.measured, "threshold": j.threshold, "unit": j.unit,
+            "reason": j.reason, "severity": j.fault.severity if j.fault else None}
+
+
+def judge_reps(reps: tuple[Rep, ...], kin: Kinematics, rules: RuleSet, view: ViewReport,
+               cue_table: Any) -> tuple[Rep, ...]:
+    """Attach faults (most severe first), at most two cues and every check's outcome to each rep.
+
+    A rep whose form checks all had to be skipped is marked not judgeable, with the reasons.
+    """
+    judged = []
+    for rep, judgements in zip(reps, judge(reps, kin, rules), strict=True):
+        faults = faults_of(judgements)
+        skipped = not_judged(judgements)
+        judgeable = len(skipped) < len(judgements)
+        reason = "" if judgeable else "; ".join(sorted(set(skipped.values())))
+        if not view.sagittal and view.view != "unknown":
+            reason = reason or f"filmed from the {view.view}: sagittal checks can't be judged from this view"
+        judged.append(replace(
+            rep, faults=faults, cues=cues_for(faults, cue_table), judgeable=judgeable, not_judged_reason=reason,
+            checks={j.code.value: _check_record(j) for j in judgements},
+        ))
+    return tuple(judged)
+
+
+def find_reps(seq: PoseSequence, kin: Kinematics, rules: RuleSet) -> tuple[tuple[Rep, ...], str]:
+    """Reps and the name of the signal that drove the count ('trunk_2d' or 'trunk_3d')."""
+    counted = count_reps(seq, kin.trunk_inclination_deg, rules, kin.hip_angle_deg)
+    reps = tuple(
         Rep(index=i + 1, start_s=w.start_s, bottom_s=w.bottom_s, lockout_s=w.lockout_s, end_s=w.end_s,
-            metrics=rep_metrics(kin, w))
-        for i, w in enumerate(windows)
+            metrics=rep_metrics(counted.signal, w))
+        for i, w in enumerate(counted.windows)
     )
+    return reps, counted.signal_name
+
+
+def choose_rules(requested: str, seq: PoseSequence, kin: Kinematics, rules_dir: Path | None
+                 ) -> tuple[RuleSet | None, Recognition | None]:
+    """The rule table to judge by: the requested exercise, or the recognised one for 'auto'.
+
+    Returns no rules when 'auto' finds no hinge evidence at all (squat, walking, anything else). When
+    the verdict is 'not a hinge' but some hinge still scored, the clip is judged as the best-scoring
+    hinge rather than losing its reps (the report carries the scores and a warning says so).
+    """
+    if requested != "auto":
+        return load_rules(requested, rules_dir), None
+    # the swing's shallower hinged band finds the cycles of every hinge, swings included
+    found = recognize(seq, kin.trunk_inclination_deg, kin.knee_angle_deg,
+                      load_rules(RECOGNITION_CYCLE_RULES, rules_dir), kin.hip_angle_deg)
+    if found.exercise != "not_hinge":
+        return load_rules(found.exercise, rules_dir), found
+    hinge_scores = {k: v for k, v in found.scores.items() if k != "not_hinge" and v > 0}
+    if not hinge_scores:
+        return None, found
+    return load_rules(max(hinge_scores, key=hinge_scores.__getitem__), rules_dir), found
 
 
 def _clip_metadata(info: VideoInfo, seq: PoseSequence, stats: DecodeStats, sha: str) -> dict[str, Any]:
@@ -178,8 +229,8 @@ def analyze(
     """
     clip, outdir = Path(clip), Path(outdir)
     info = probe(clip, options.limits)
-    exercise = AUTO_FALLBACK_EXERCISE if options.exercise == "auto" else options.exercise
-    rules = load_rules(exercise, options.rules_dir)
+    if options.exercise != "auto":
+        load_rules(options.exercise, options.rules_dir)  # a bad rule table fails before any decoding
     model = resolve_model()
     run_warnings: list[str] = []
     timing: dict[str, float] = {}
@@ -207,13 +258,31 @@ def analyze(
             run_warnings.append(f"{stats.timestamp_fixes} frame(s) had out-of-order timestamps")
         if not seq.detected.any():
             raise NoPersonError(f"{clip.name}: nobody was found in any frame")
-        kin = measure(seq, options.filters)
-        reps = find_reps(kin, rules)
-        if options.exercise == "auto":
+        kin = measure(seq, options.filters, height_m=options.height_m)
+        view = analyze_view(seq)
+        rules, recognition = choose_rules(options.exercise, seq, kin, options.rules_dir)
+        signal_name = ""
+        if rules is None:
+            reps: tuple[Rep, ...] = ()
             run_warnings.append(
-                f"exercise recognition is not available yet: rules for {exercise} were used; "
-                "pass --exercise to choose"
+                f"this doesn't look like a hip hinge ({recognition.reason if recognition else 'unknown'}); "
+                "no reps were judged; pass --exercise to analyse it as a hinge anyway"
             )
+        else:
+            if recognition is not None and recognition.exercise == "not_hinge":
+                run_warnings.append(
+                    f"this looks more like something other than a hip hinge ({recognition.reason}); "
+                    f"judged with the {rules.exercise} rules since it also shows hinge evidence"
+                )
+            found, signal_name = find_reps(seq, kin, rules)
+            reps = judge_reps(found, kin, rules, view, load_cues())
+        if not view.sagittal and view.view != "unknown":
+            run_warnings.append(
+                f"filmed from the {view.view}: depth, back, lockout, neck and bar-path checks can't be judged "
+                "from this view; film from the side for those"
+            )
+        if view.quality.verdict == "poor":
+            run_warnings.append("capture quality is poor: " + "; ".join(view.quality.reasons))
         seq.save(staged.path("pose.npz"))
         if options.video:
             started = time.perf_counter()
@@ -228,14 +297,22 @@ def analyze(
             timing["render_s"] = time.perf_counter() - started
         report = Report(
             clip=_clip_metadata(info, seq, stats, sha),
-            exercise={"requested": options.exercise, "rules": rules.id, "recognized": None},
+            exercise={
+                "requested": options.exercise, "rules": rules.id if rules else None,
+                "recognized": recognition.exercise if recognition else None,
+                "confidence": recognition.confidence if recognition else None,
+                "scores": recognition.scores if recognition else {},
+                "reason": recognition.reason if recognition else "chosen by the user",
+                "rep_signal": signal_name,
+            },
             reps=reps,
-            summary=_summary(reps, kin),
+            summary=_summary(reps, kin, seq, view),
+            view=asdict(view),
             warnings=tuple(run_warnings),
             provenance={
                 "package": "hinge-analyzer", "version": __version__,
                 "model": {"file": model.path.name, "sha256": model.sha256, "bundled": model.bundled},
-                "rules": {"id": rules.id, "sha256": rules.sha256},
+                "rules": {"id": rules.id, "sha256": rules.sha256} if rules else None,
                 "filters": asdict(options.filters), "pose": asdict(options.pose),
                 "pose_cache_key": key, "pose_from_cache": cached,
                 "python": platform.python_version(), "platform": platform.platform(),
@@ -259,15 +336,24 @@ def _plot_series(kin: Kinematics) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {title: (kin.t, getattr(kin, field)) for title, field in names.items() if hasattr(kin, field)}
 
 
-def _summary(reps: tuple[Rep, ...], kin: Kinematics) -> dict[str, Any]:
+def _summary(reps: tuple[Rep, ...], kin: Kinematics, seq: PoseSequence, view: ViewReport) -> dict[str, Any]:
     depths = np.array([r.metrics["trunk_incline_max_deg"] for r in reps], float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # empty sets give NaN, reported as null
         mean_depth = float(np.nanmean(depths)) if len(depths) else float("nan")
         cv = float(np.nanstd(depths) / mean_depth) if len(depths) > 1 and mean_depth else float("nan")
+    flagged = sorted({f.code.value for r in reps for f in r.faults})
     return {
         "rep_count": len(reps),
-        "near_side": kin.side,
+        "reps_flagged": sum(bool(r.faults) for r in reps),
+        "faults_seen": flagged,
+        "reps_not_judgeable": sum(not r.judgeable for r in reps),
+        "view": view.view,
+        "capture_quality": view.quality.verdict,
+        # hips and shoulders level can only be read with the camera facing the lifter
+        "frontal": frontal_metrics(seq) if view.view in ("front", "rear") else {
+            "not_judged": f"filmed from the {view.view}: hip and shoulder levelness need a front or rear view"},
+        "near_side": view.near_side if view.near_side != "unknown" else kin.side,
         "trunk_incline_max_deg_mean": mean_depth,
         "trunk_incline_max_deg_cv": cv,
     }

@@ -18,7 +18,7 @@ def write_json(report: Report, path: Path) -> None:
 def rep_rows(reps: tuple[Rep, ...]) -> tuple[list[str], list[dict[str, object]]]:
     """Columns and rows of the per-rep table; metric columns are the union over reps, sorted."""
     metric_names = sorted({name for rep in reps for name in rep.metrics})
-    columns = [*REP_TIME_COLUMNS, *metric_names, "judgeable", "faults", "cues"]
+    columns = [*REP_TIME_COLUMNS, *metric_names, "judgeable", "faults", "cues", "not_judged"]
     rows = []
     for rep in reps:
         row: dict[str, object] = {
@@ -27,6 +27,7 @@ def rep_rows(reps: tuple[Rep, ...]) -> tuple[list[str], list[dict[str, object]]]
             "judgeable": rep.judgeable,
             "faults": ";".join(f.code.value for f in rep.faults),
             "cues": " | ".join(rep.cues),
+            "not_judged": ";".join(code for code, c in rep.checks.items() if c.get("status") == "not_judged"),
         }
         for name in metric_names:
             value = to_plain(rep.metrics.get(name))

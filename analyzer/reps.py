@@ -4,18 +4,32 @@ A rep is counted when the lifter reaches lockout from a hinged position: the dri
 inclination for the hinges here) rises above ``hinged_min`` and then comes back below
 ``lockout_max``. The two thresholds form a hysteresis band, so jitter around either one cannot
 add reps. A clip that starts hinged counts its first lockout; one that ends hinged does not count
-the unfinished pull. Reps are never counted across a tracking gap longer than ``max_gap_s``.
+the unfinished pull. Reps are never counted across a tracking gap longer than ``max_gap_s`` nor
+across a camera cut.
+
+Before the band is applied the signal is cleaned of what no lifter can do: values beyond
+``max_valid_deg`` (a pose flipped upside down) are dropped, and excursions shorter than half of
+``despike_s`` (a pose that jumps for a few frames) are removed by a running median.
+
+Driving signal: trunk inclination, hip->shoulder against vertical (0 upright, 90 horizontal). In 2D it is
+foreshortened when the camera is not square to the lifter (at 45 degrees a 60 degree hinge reads about
+50; from the front it hardly moves). The model's world landmarks (metres, hip-centred, y down) give the
+same angle in 3D, independent of the view; ``trunk_signal`` uses it where the 2D angle is foreshortened.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from analyzer.filtering import fill_gaps
+from analyzer.rules import RuleSet
+from analyzer.types import Landmark, PoseSequence
 
-MIN_PARTIAL_HINGED_SAMPLES = 3
+L = Landmark
 
 
 @dataclass(frozen=True)
@@ -39,10 +53,141 @@ class RepWindow:
 
 @dataclass(frozen=True)
 class RepThresholds:
+    """Rep segmentation settings; the optional ones default to "off" so old rule tables keep working.
+
+    hinged_min_deg / lockout_max_deg: the hysteresis band on the driving signal, degrees.
+    min_rep_s: shortest lockout-to-lockout excursion that is a rep, seconds.
+    max_gap_s: longest tracking gap bridged by interpolation, seconds.
+    despike_s: running-median window; excursions shorter than half of it are pose glitches (0 = off).
+    max_valid_deg: driving-signal values above this are impossible poses and are dropped (inf = off).
+    lockout_hip_flexion_max_deg: a frame below the hinged band whose hip flexion (180 - knee-hip-shoulder
+        angle) is at most this also counts as locked out: the hips are open even where camera pitch makes
+        the trunk read a little forward (-inf = off).
+    min_lockout_s: a lockout must be held this long (or until the track ends) to finish a rep; a pose
+        that flickers upright for a few frames in the middle of a hinge does not (0 = off).
+    """
+
     hinged_min_deg: float
     lockout_max_deg: float
     min_rep_s: float
     max_gap_s: float
+    despike_s: float = 0.0
+    max_valid_deg: float = math.inf
+    lockout_hip_flexion_max_deg: float = -math.inf
+    min_lockout_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrunkOptions:
+    """When the view-independent 3D trunk angle replaces the 2D one.
+
+    foreshortening_deg: the 3D angle exceeds the 2D one by at least this much (median over hinged frames).
+    hinged_deg: frames whose 3D angle exceeds this are the hinged frames the median is taken over.
+    """
+
+    foreshortening_deg: float = math.inf
+    hinged_deg: float = math.inf
+
+
+def _optional(rules: RuleSet, name: str, default: float) -> float:
+    return rules.value(name) if name in rules.thresholds else default
+
+
+def thresholds_from_rules(rules: RuleSet) -> RepThresholds:
+    """RepThresholds from a RuleSet's ``reps.*`` entries (optional entries fall back to "off")."""
+    return RepThresholds(
+        hinged_min_deg=rules.value("reps.hinged_min_deg"),
+        lockout_max_deg=rules.value("reps.lockout_max_deg"),
+        min_rep_s=rules.value("reps.min_rep_s"),
+        max_gap_s=rules.value("reps.max_gap_s"),
+        despike_s=_optional(rules, "reps.despike_s", 0.0),
+        max_valid_deg=_optional(rules, "reps.max_valid_deg", math.inf),
+        lockout_hip_flexion_max_deg=_optional(rules, "reps.lockout_hip_flexion_max_deg", -math.inf),
+        min_lockout_s=_optional(rules, "reps.min_lockout_s", 0.0),
+    )
+
+
+def trunk_options_from_rules(rules: RuleSet) -> TrunkOptions:
+    """TrunkOptions from ``reps.world_trunk_*`` entries (absent: the 2D angle always drives)."""
+    return TrunkOptions(
+        foreshortening_deg=_optional(rules, "reps.world_trunk_foreshortening_deg", math.inf),
+        hinged_deg=_optional(rules, "reps.world_trunk_hinged_deg", math.inf),
+    )
+
+
+def world_trunk_inclination_deg(seq: PoseSequence) -> np.ndarray:
+    """(T,) 3D trunk angle from vertical, degrees, from the world landmarks (y down, metres).
+
+    Mid-hip -> mid-shoulder against the world "up" (-y); 0 upright, 90 horizontal, whatever the view.
+    NaN where the world landmarks are missing.
+    """
+    w = seq.world.astype(np.float64)
+    d = (w[:, L.LEFT_SHOULDER] + w[:, L.RIGHT_SHOULDER]) / 2 - (w[:, L.LEFT_HIP] + w[:, L.RIGHT_HIP]) / 2
+    horizontal = np.hypot(d[:, 0], d[:, 2])
+    with np.errstate(invalid="ignore"):
+        return np.degrees(np.arctan2(horizontal, -d[:, 1]))
+
+
+def trunk_signal(trunk_2d_deg: np.ndarray, trunk_3d_deg: np.ndarray, options: TrunkOptions) -> tuple[np.ndarray, str]:
+    """The driving trunk signal and its name ('trunk_2d' or 'trunk_3d').
+
+    The 2D angle is exact in a side view and foreshortened otherwise; when, over the hinged frames, the 3D
+    angle reads more than ``options.foreshortening_deg`` above the 2D one, the camera is not square to the
+    lifter and the 3D angle drives (with the 2D one filling frames where the world landmarks are missing).
+    """
+    hinged = np.isfinite(trunk_2d_deg) & np.isfinite(trunk_3d_deg) & (trunk_3d_deg >= options.hinged_deg)
+    if not hinged.any():
+        return trunk_2d_deg, "trunk_2d"
+    excess = float(np.median(trunk_3d_deg[hinged] - trunk_2d_deg[hinged]))
+    if excess < options.foreshortening_deg:
+        return trunk_2d_deg, "trunk_2d"
+    return np.where(np.isfinite(trunk_3d_deg), trunk_3d_deg, trunk_2d_deg), "trunk_3d"
+
+
+def camera_cuts(seq: PoseSequence, max_jump_torso: float, window_s: float) -> np.ndarray:
+    """(T,) bool, True on the first frame of a new shot.
+
+    A cut moves or rescales the lifter at once and for good: the median mid-hip position over the
+    ``window_s`` after a frame sits more than ``max_jump_torso`` trunk lengths from the median over the
+    ``window_s`` before it (or the trunk length changes by that fraction). Medians make a one-frame pose
+    glitch, which jumps and comes back, no cut.
+    """
+    xy = seq.xy.astype(np.float64)
+    hip = (xy[:, L.LEFT_HIP] + xy[:, L.RIGHT_HIP]) / 2
+    shoulder = (xy[:, L.LEFT_SHOULDER] + xy[:, L.RIGHT_SHOULDER]) / 2
+    torso = np.hypot(*(shoulder - hip).T)
+    seen = np.isfinite(hip[:, 0]) & np.isfinite(torso) & (torso > 0)
+    t = seq.t
+    lo = np.searchsorted(t, t - window_s, side="left")
+    hi = np.searchsorted(t, t + window_s, side="left")
+    jumped = np.zeros(len(seq), bool)
+    for i in np.flatnonzero(seen):
+        before = np.arange(lo[i], i)[seen[lo[i]:i]]
+        after = np.arange(i, hi[i])[seen[i:hi[i]]]
+        if len(before) < 2 or len(after) < 2:
+            continue
+        size = max(float(np.median(torso[before])), float(np.median(torso[after])))
+        move = np.hypot(*(np.median(hip[after], axis=0) - np.median(hip[before], axis=0))) / size
+        scale = size / min(float(np.median(torso[before])), float(np.median(torso[after])))
+        jumped[i] = move > max_jump_torso or scale > 1 + max_jump_torso
+    # one cut per run of flagged frames: the frame where the change is centred
+    out = np.zeros(len(seq), bool)
+    for start, stop in _runs(jumped):
+        out[(start + stop) // 2] = True
+    return out
+
+
+def running_median(t: np.ndarray, x: np.ndarray, window_s: float) -> np.ndarray:
+    """Centred running median over ``window_s`` seconds, ignoring NaN; NaN samples stay NaN."""
+    if window_s <= 0 or len(x) < 3:
+        return x.copy()
+    out = np.full_like(x, np.nan)
+    lo = np.searchsorted(t, t - window_s / 2, side="left")
+    hi = np.searchsorted(t, t + window_s / 2, side="right")
+    for i in np.flatnonzero(np.isfinite(x)):
+        seg = x[lo[i]:hi[i]]
+        out[i] = np.median(seg[np.isfinite(seg)])
+    return out
 
 
 def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
@@ -50,10 +195,23 @@ def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def _segment_run(t: np.ndarray, x: np.ndarray, offset: int, th: RepThresholds) -> list[RepWindow]:
+def _held_lockout(t: np.ndarray, locked: np.ndarray, h: int, min_lockout_s: float) -> int:
+    """First index from ``h`` on that starts a lockout held ``min_lockout_s`` (or to the end); -1 if none."""
+    for start, stop in _runs(locked[h:]):
+        a, b = h + int(start), h + int(stop)
+        if b == len(locked) or t[b - 1] - t[a] >= min_lockout_s:
+            return a
+    return -1
+
+
+def _segment_run(
+    t: np.ndarray, x: np.ndarray, hip_flexion: np.ndarray, offset: int, th: RepThresholds,
+) -> list[RepWindow]:
     reps: list[RepWindow] = []
     n = len(x)
-    locked = x <= th.lockout_max_deg
+    with np.errstate(invalid="ignore"):
+        open_hips = (hip_flexion <= th.lockout_hip_flexion_max_deg) & (x < th.hinged_min_deg)
+    locked = (x <= th.lockout_max_deg) | open_hips
     hinged = x >= th.hinged_min_deg
     i = 0
     while i < n:
@@ -61,34 +219,83 @@ def _segment_run(t: np.ndarray, x: np.ndarray, offset: int, th: RepThresholds) -
         if not len(hinged_at):
             break
         h = i + int(hinged_at[0])
-        back = np.flatnonzero(locked[h:])
-        if not len(back):
+        lock = _held_lockout(t, locked, h, th.min_lockout_s)
+        if lock < 0:
             break  # ends hinged: the unfinished pull is not a rep
-        lock = h + int(back[0])
         before = np.flatnonzero(locked[i:h])
         start = i + int(before[-1]) if len(before) else i
         bottom = start + int(np.argmax(x[start:lock + 1]))
         after = np.flatnonzero(~locked[lock:])
         end = lock + int(after[0]) - 1 if len(after) else n - 1
-        # A track that starts hinged shows only part of its first rep, so the duration test that
-        # screens out glitches cannot apply; a few hinged samples must still be seen.
+        # A track that starts hinged shows only part of its first rep: half the shortest rep must still be
+        # seen (a glimpse of the last instant of an ascent can't be told from a glitch).
         partial = start == 0 and not locked[0]
-        long_enough = t[lock] - t[start] >= th.min_rep_s
-        if long_enough or (partial and int(hinged[:lock].sum()) >= MIN_PARTIAL_HINGED_SAMPLES):
+        seen_s = t[lock] - t[start]
+        if seen_s >= th.min_rep_s or (partial and seen_s >= th.min_rep_s / 2):
             idx = (start, bottom, lock, end)
             reps.append(RepWindow(*(offset + k for k in idx), *(float(t[k]) for k in idx)))
         i = end  # the next rep starts where this one's lockout ends
     return reps
 
 
-def segment_reps(t: np.ndarray, signal: np.ndarray, thresholds: RepThresholds) -> list[RepWindow]:
+def clean_signal(t: np.ndarray, signal: np.ndarray, thresholds: RepThresholds) -> np.ndarray:
+    """Drop impossible values, bridge short gaps, remove glitches shorter than half of ``despike_s``."""
+    x = np.array(signal, dtype=np.float64, copy=True)
+    x[~(x <= thresholds.max_valid_deg)] = np.nan
+    x = fill_gaps(t, x, thresholds.max_gap_s)
+    return running_median(t, x, thresholds.despike_s)
+
+
+def segment_reps(
+    t: np.ndarray, signal: np.ndarray, thresholds: RepThresholds, *, breaks: np.ndarray | None = None,
+    hip_flexion_deg: np.ndarray | None = None,
+) -> list[RepWindow]:
     """Reps in a (T,) driving signal in degrees sampled at (T,) times.
 
     NaN gaps up to ``max_gap_s`` are bridged by interpolation; longer gaps split the signal and no
-    rep spans them.
+    rep spans them. ``breaks`` (T,) bool marks frames that begin a new shot (camera cuts): the signal
+    is split there too. ``hip_flexion_deg`` (T,) degrees, 0 = hips straight, feeds the second lockout
+    test (see ``RepThresholds.lockout_hip_flexion_max_deg``).
     """
-    x = fill_gaps(t, signal, thresholds.max_gap_s)
+    x = clean_signal(t, signal, thresholds)
+    hips = np.full(len(t), np.nan) if hip_flexion_deg is None else np.asarray(hip_flexion_deg, np.float64)
+    valid = ~np.isnan(x)
     reps: list[RepWindow] = []
-    for start, stop in _runs(~np.isnan(x)):
-        reps.extend(_segment_run(t[start:stop], x[start:stop], int(start), thresholds))
+    cut_at = np.flatnonzero(breaks) if breaks is not None else np.zeros(0, int)
+    for start, stop in _runs(valid):
+        bounds = [int(start), *(int(c) for c in cut_at if start < c < stop), int(stop)]
+        for a, b in itertools.pairwise(bounds):
+            reps.extend(_segment_run(t[a:b], x[a:b], hips[a:b], a, thresholds))
     return reps
+
+
+@dataclass(frozen=True)
+class RepCount:
+    """Reps found in a clip, with the driving signal that found them.
+
+    signal: (T,) degrees on the sequence's timestamps; signal_name: 'trunk_2d' or 'trunk_3d'.
+    """
+
+    windows: tuple[RepWindow, ...]
+    signal: np.ndarray
+    signal_name: str
+
+
+def count_reps(
+    seq: PoseSequence, trunk_2d_deg: np.ndarray, rules: RuleSet, hip_angle_deg: np.ndarray | None = None,
+) -> RepCount:
+    """Reps of one exercise: picks the driving signal, splits at camera cuts and segments.
+
+    Args:
+        seq: the pose sequence (its world landmarks give the 3D trunk angle, its hips the cuts).
+        trunk_2d_deg: (T,) 2D trunk inclination from ``kinematics.measure`` (filtered), degrees.
+        rules: the exercise's rule table (``reps.*``).
+        hip_angle_deg: (T,) knee-hip-shoulder angle from ``kinematics.measure`` (180 = straight), optional.
+    """
+    signal, name = trunk_signal(trunk_2d_deg, world_trunk_inclination_deg(seq), trunk_options_from_rules(rules))
+    jump = _optional(rules, "reps.cut_jump_torso", math.inf)
+    window = _optional(rules, "reps.cut_window_s", 0.0)
+    breaks = camera_cuts(seq, jump, window) if math.isfinite(jump) and window > 0 else None
+    flexion = None if hip_angle_deg is None else 180.0 - np.asarray(hip_angle_deg, np.float64)
+    windows = segment_reps(seq.t, signal, thresholds_from_rules(rules), breaks=breaks, hip_flexion_deg=flexion)
+    return RepCount(tuple(windows), signal, name)

@@ -220,6 +220,8 @@ class Rep:
     cues: tuple[str, ...] = ()
     judgeable: bool = True
     not_judged_reason: str = ""
+    checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """fault code -> {status: flagged|ok|not_judged, measured, threshold, unit, reason}"""
 
     def __post_init__(self) -> None:
         _require(self.index >= 1, "rep index counts from 1")
@@ -230,7 +232,7 @@ class Rep:
         )
 
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
 
 
 def to_plain(value: Any) -> Any:
@@ -260,6 +262,7 @@ class Report:
     summary: Mapping[str, Any]
     warnings: tuple[str, ...]
     provenance: Mapping[str, Any]
+    view: Mapping[str, Any] = field(default_factory=dict)
     schema_version: str = REPORT_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,6 +270,7 @@ class Report:
             "schema_version": self.schema_version,
             "clip": to_plain(self.clip),
             "exercise": to_plain(self.exercise),
+            "view": to_plain(self.view),
             "summary": to_plain(self.summary),
             "reps": [to_plain(r) for r in self.reps],
             "warnings": list(self.warnings),

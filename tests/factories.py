@@ -253,7 +253,7 @@ def hinge_lifter_sequence(
     *,
     knee_deg: np.ndarray | None = None,
     hands: str = "hang",
-    arm_len: float = 150.0,
+    arm_len: float = 250.0,
     swing_deg: np.ndarray | None = None,
     view_yaw_deg: float = 0.0,
     **kwargs: object,

@@ -15,6 +15,7 @@ import pytest
 from analyzer.cli import main
 from analyzer.pipeline import AnalyzeOptions, analyze
 from analyzer.synth import GroundTruth, ground_truth_path
+from analyzer.types import REPORT_SCHEMA_VERSION
 from analyzer.video import iter_frames, probe
 from tests.clipfactory import mdat_span, top_level_atoms
 from tests.conftest import SAMPLE_VIDEOS
@@ -77,7 +78,7 @@ def test_sample_clip_end_to_end_through_the_cli(tmp_path, capsys):
     assert info.frame_count == len(TRUTH.frames)
 
     report = json.loads((out / "report.json").read_text())
-    assert report["schema_version"] == "1.0"
+    assert report["schema_version"] == REPORT_SCHEMA_VERSION
     assert report["summary"]["rep_count"] == len(TRUTH.reps) == 3
     assert report["clip"]["frames_with_lifter"] >= 0.95 * len(TRUTH.frames)
     assert len(report["provenance"]["model"]["sha256"]) == 64

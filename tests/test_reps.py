@@ -3,8 +3,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.reps import RepThresholds, segment_reps
-from tests.factories import hinge_signal
+from analyzer.kinematics import measure
+from analyzer.reps import (
+    RepThresholds,
+    TrunkOptions,
+    camera_cuts,
+    count_reps,
+    segment_reps,
+    thresholds_from_rules,
+    trunk_signal,
+    world_trunk_inclination_deg,
+)
+from analyzer.rules import load_rules
+from analyzer.types import PoseSequence
+from tests.factories import hinge_lifter_sequence, hinge_signal
 
 TH = RepThresholds(hinged_min_deg=35, lockout_max_deg=20, min_rep_s=0.8, max_gap_s=1.0)
 FPS = 30.0
@@ -80,3 +92,147 @@ def test_count_is_exact_under_jitter_and_short_gaps(n_reps, jitter_deg, fps, gap
     gap = (t > gap_at * seconds) & (t < gap_at * seconds + 0.3)
     x[gap] = np.nan
     assert len(segment_reps(t, x, TH)) == n_reps
+
+
+# --- robustness: impossible poses, flickers, camera pitch, cuts, partial first reps, oblique views ---
+
+ROBUST = RepThresholds(
+    hinged_min_deg=35, lockout_max_deg=20, min_rep_s=0.8, max_gap_s=1.0, max_valid_deg=135,
+    lockout_hip_flexion_max_deg=20, min_lockout_s=0.2,
+)
+SWING = RepThresholds(hinged_min_deg=25, lockout_max_deg=20, min_rep_s=0.4, max_gap_s=1.0, min_lockout_s=0.1)
+
+
+def test_flipped_pose_readings_are_dropped_not_counted():
+    t = _t(12)
+    x = hinge_signal(t, [3, 8])
+    x[(t > 5.0) & (t < 6.0)] = 170.0  # pose upside down for 1 s while standing: no rep
+    assert len(segment_reps(t, x, TH)) == 3  # the plain band is fooled
+    assert len(segment_reps(t, x, ROBUST)) == 2
+
+
+def test_an_upright_flicker_in_mid_hinge_does_not_finish_a_rep():
+    t = _t(8)
+    x = hinge_signal(t, [0.0, 1.2, 5.0], half_width_s=1.6)  # clip starts in a long first rep
+    x[(t > 0.5) & (t < 0.62)] = 5.0  # 4 frames of an upright pose while still hinged
+    assert len(segment_reps(t, x, TH)) == 3
+    assert len(segment_reps(t, x, ROBUST)) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "hold_s", "expected"),
+    [("ends at lockout, held briefly", 0.1, 1), ("lockout held", 1.0, 1)],
+)
+def test_clip_ending_at_lockout_counts(name, hold_s, expected):
+    t = _t(3.0 + hold_s)
+    x = hinge_signal(t, [2.0])
+    assert len(segment_reps(t, x, ROBUST)) == expected, name
+
+
+def test_glimpse_of_an_ascent_at_the_start_is_not_a_rep():
+    t = _t(6)
+    x = hinge_signal(t, [-0.8, 3.0])  # only the last 0.2 s of the first ascent is in the clip
+    assert [round(r.bottom_s) for r in segment_reps(t, x, ROBUST)] == [3]
+
+
+def test_open_hips_count_as_lockout_when_the_trunk_reads_forward():
+    """A low camera makes the standing trunk read ~25 deg; the hips are straight, so it is a lockout."""
+    t = _t(12)
+    x = hinge_signal(t, [3, 8], standing_deg=25.0)
+    hip_flexion = np.clip(x - 20.0, 0, None) * 1.5  # hips straight when standing, flexed when hinged
+    assert len(segment_reps(t, x, ROBUST)) == 0
+    assert len(segment_reps(t, x, ROBUST, hip_flexion_deg=hip_flexion)) == 2
+
+
+def test_no_rep_spans_a_camera_cut():
+    """Shot A ends with the lifter hinged, shot B opens at lockout: that jump is no rep."""
+    t = _t(10)
+    x = hinge_signal(t, [2.5, 7.5])
+    x[(t > 4.0) & (t < 5.0)] = 60.0
+    breaks = np.zeros(len(t), bool)
+    breaks[np.searchsorted(t, 5.0)] = True
+    assert len(segment_reps(t, x, ROBUST)) == 3
+    reps = segment_reps(t, x, ROBUST, breaks=breaks)
+    assert [r.bottom_s for r in reps] == pytest.approx([2.5, 7.5], abs=0.05)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_reps=st.integers(1, 15), period_s=st.floats(1.1, 1.8), jitter_deg=st.floats(0, 2),
+    seed=st.integers(0, 10_000), setup_s=st.floats(0.5, 3.0),
+)
+def test_kettlebell_swing_cadence_is_counted_exactly(n_reps, period_s, jitter_deg, seed, setup_s):
+    """Swings: 40 deg backswings every 1.1-1.8 s after a set-up with a 15 deg bow (hike prep)."""
+    rng = np.random.default_rng(seed)
+    t = _t(setup_s + period_s * (n_reps + 1))
+    bottoms = [setup_s + period_s * (k + 0.5) for k in range(n_reps)]
+    x = hinge_signal(t, bottoms, depth_deg=40, half_width_s=0.4 * period_s, standing_deg=3)
+    x += np.where(t < setup_s - 0.3, 15.0, 0.0) + rng.normal(0, jitter_deg, len(t))
+    assert len(segment_reps(t, x, SWING)) == n_reps
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_reps=st.integers(0, 5), hold_s=st.floats(0.3, 6.0), walk_s=st.floats(1.0, 4.0), seed=st.integers(0, 10_000),
+)
+def test_walk_in_setup_holds_and_touch_and_go(n_reps, hold_s, walk_s, seed):
+    """Walking in (trunk sways 5-15 deg), a bow to set up, lockout holds of any length: exact count."""
+    rng = np.random.default_rng(seed)
+    t = _t(walk_s + 2.0 + n_reps * (2.2 + hold_s) + 1.0)
+    x = 10 + 5 * np.sin(2 * np.pi * 1.8 * t)  # gait sway
+    x = np.where(t < walk_s, x, 5.0)
+    bottoms = [walk_s + 2.0 + k * (2.2 + hold_s) for k in range(n_reps)]
+    x = np.maximum(x, hinge_signal(t, bottoms, depth_deg=75))
+    x = x + rng.normal(0, 1.5, len(t))
+    assert len(segment_reps(t, x, ROBUST)) == n_reps
+
+
+# --- driving signal ---
+
+def test_world_trunk_inclination_is_view_independent():
+    t = _t(6)
+    truth = hinge_signal(t, [3.0], depth_deg=60)
+    for yaw in (0.0, 45.0, 80.0):
+        seq = hinge_lifter_sequence(t, truth, view_yaw_deg=yaw)
+        np.testing.assert_allclose(world_trunk_inclination_deg(seq), truth, atol=0.5)
+
+
+@pytest.mark.parametrize(
+    ("yaw_deg", "expected_signal", "expected_reps"),
+    [(0.0, "trunk_2d", 2), (30.0, "trunk_2d", 2), (60.0, "trunk_3d", 2), (80.0, "trunk_3d", 2)],
+)
+def test_count_reps_switches_to_3d_when_the_2d_trunk_is_foreshortened(yaw_deg, expected_signal, expected_reps):
+    t = _t(12)
+    seq = hinge_lifter_sequence(t, hinge_signal(t, [3, 8], depth_deg=65), view_yaw_deg=yaw_deg)
+    kin = measure(seq)
+    counted = count_reps(seq, kin.trunk_inclination_deg, load_rules("deadlift"), kin.hip_angle_deg)
+    assert counted.signal_name == expected_signal
+    assert len(counted.windows) == expected_reps
+
+
+def test_trunk_signal_keeps_2d_in_a_side_view_and_fills_missing_3d():
+    opts = TrunkOptions(foreshortening_deg=8, hinged_deg=35)
+    two_d = np.array([5, 30, 60, 30, 5], float)
+    three_d = np.array([5, 50, np.nan, 50, 5], float)
+    signal, name = trunk_signal(two_d, three_d, opts)
+    assert name == "trunk_3d"
+    np.testing.assert_allclose(signal, [5, 50, 60, 50, 5])
+    assert trunk_signal(two_d, two_d + 2, opts)[1] == "trunk_2d"
+
+
+def test_camera_cuts_find_a_persistent_jump_but_not_a_glitch():
+    t = _t(6)
+    seq = hinge_lifter_sequence(t, np.full(len(t), 5.0))
+    xy = seq.xy.copy()
+    xy[90:] += np.array([300.0, 0.0], np.float32)  # cut at 3 s: the lifter is elsewhere in the frame
+    xy[40] += np.array([300.0, 0.0], np.float32)  # one-frame glitch at 1.33 s
+    moved = PoseSequence(xy=xy, z=seq.z, visibility=seq.visibility, world=seq.world, t=t, frame_size=seq.frame_size)
+    cuts = camera_cuts(moved, max_jump_torso=1.0, window_s=0.3)
+    assert np.flatnonzero(cuts).tolist() == [90]
+
+
+def test_thresholds_come_from_every_rule_table():
+    for exercise in ("deadlift", "rdl", "good_morning", "kb_swing", "single_leg_rdl"):
+        th = thresholds_from_rules(load_rules(exercise))
+        assert th.lockout_max_deg < th.hinged_min_deg < th.max_valid_deg
+        assert 0 < th.min_lockout_s < th.min_rep_s

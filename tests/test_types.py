@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from analyzer.types import Fault, FaultCode, PoseSequence, Rep, Report
+from analyzer.types import REPORT_SCHEMA_VERSION, Fault, FaultCode, PoseSequence, Rep, Report
 from tests.factories import side_view_sequence
 
 
@@ -56,4 +56,4 @@ def test_report_is_json_plain_with_nan_as_null():
                     provenance={})
     plain = report.to_dict()
     assert plain["reps"][0]["metrics"] == {"trunk_incline_max_deg": 61.5, "x": None}
-    assert isinstance(plain["clip"]["fps"], float) and plain["schema_version"] == "1.0"
+    assert isinstance(plain["clip"]["fps"], float) and plain["schema_version"] == REPORT_SCHEMA_VERSION
