@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="skip the annotated video (faster)")
     analyze.add_argument("--rules-dir", type=Path, default=None,
                          help="folder of <exercise>.toml rule tables to use instead of the packaged ones")
+    analyze.add_argument("--height-m", type=float, default=None,
+                         help="lifter's height in metres: bar speed in m/s instead of body lengths per second")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     add_dataclass_flags(analyze, VideoLimits, "input limits")
@@ -96,6 +98,23 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     synth.add_argument("-o", "--outdir", type=Path, default=Path("sample_videos"), help="output folder")
+    single = synth.add_argument_group(
+        "one clip", "give --exercise to render a single clip (named after its settings, or --name) instead of the "
+        "sample set")
+    single.add_argument("--exercise", choices=("deadlift", "rdl", "good_morning", "kb_swing", "squat"), default=None,
+                        help="lift to script")
+    single.add_argument("--view", choices=("side", "oblique", "front", "side_left"), default="side",
+                        help="camera: side (lifter's right), oblique (45 deg front-right), front, side_left")
+    single.add_argument("--fault", action="append", default=[], metavar="KIND:SIZE[@REPS]",
+                        help="inject a fault, e.g. spine_flexion:30@2, lean_back:10, neck_extension:20, "
+                             "hips_rise_early:25@1,3, bar_drift:0.06 (deg; metres for bar_drift); repeatable")
+    single.add_argument("--reps", type=int, default=None, help="number of reps (default: the script's)")
+    single.add_argument("--seed", type=int, default=0, help="seed of the rep-to-rep variation")
+    single.add_argument("--noise", type=float, default=0.0, help="sensor noise, sd in grey levels")
+    single.add_argument("--crf", type=int, default=23, help="H.264 quality: higher is smaller and blockier")
+    single.add_argument("--size", default="960x540", help="WIDTHxHEIGHT, both even")
+    single.add_argument("--fps", type=float, default=30.0, help="frame rate")
+    single.add_argument("--name", default=None, help="file stem (default: built from the settings)")
     return parser
 
 
@@ -127,10 +146,27 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 
 def _run_synth(args: argparse.Namespace) -> int:
-    from analyzer.synth import make_sample_videos
+    from analyzer import synth
 
-    for path in make_sample_videos(args.outdir):
-        print(f"wrote {path}")
+    if args.exercise is None:
+        for path in synth.make_sample_videos(args.outdir):
+            print(f"wrote {path}")
+        return 0
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+        faults = [synth.parse_fault(text) for text in args.fault]
+        script = synth.script_for(args.exercise, reps=args.reps, faults=faults)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tags = [f.replace(":", "").replace("@", "_r").replace(",", "") for f in args.fault]
+    name = args.name or "_".join([args.exercise, args.view, *tags, f"s{args.seed}"])
+    clip = args.outdir / f"{name}.mp4"
+    truth = synth.render_clip(clip, script=script, camera=synth.Camera(azimuth_deg=synth.VIEWS[args.view]),
+                              body=synth.SEGMENTED_BODY, size=(width, height), fps=args.fps, seed=args.seed,
+                              crf=args.crf, noise_sd=args.noise)
+    print(f"wrote {clip} ({len(truth.frames)} frames, {len(truth.reps)} reps)")
+    print(f"wrote {synth.ground_truth_path(clip)}")
     return 0
 
 
@@ -142,7 +178,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from analyzer.video import VideoLimits
 
     options = AnalyzeOptions(
-        exercise=args.exercise, video=args.video, rules_dir=args.rules_dir,
+        exercise=args.exercise, video=args.video, rules_dir=args.rules_dir, height_m=args.height_m,
         limits=_build_options(VideoLimits, args), pose=_build_options(PoseOptions, args),
         filters=_build_options(FilterOptions, args), render=_build_options(RenderOptions, args),
         show_progress=not args.quiet,
@@ -159,6 +195,12 @@ def _run_analyze(args: argparse.Namespace) -> int:
         m = rep.metrics
         print(f"  rep {rep.index}: {rep.start_s:6.2f}-{rep.end_s:6.2f} s  depth {m['trunk_incline_max_deg']:.0f} deg  "
               f"down {m['descent_s']:.1f} s  up {m['ascent_s']:.1f} s")
+        for fault in rep.faults:
+            print(f"      {fault.code.value}: {fault.measured:.3g} {fault.unit} (threshold {fault.threshold:.3g})")
+        for cue in rep.cues:
+            print(f"      cue: {cue}")
+        if not rep.judgeable:
+            print(f"      not judged: {rep.not_judged_reason}")
     for path in result.outputs:
         print(f"wrote {path}")
     return 0

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 GENERATOR_NAME = "analyzer.synth"
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"  # also the ground-truth schema written by default
 SAMPLE_CRF = 28  # keeps the committed sample clip under 1 MB
 
 SIDES = ("right", "left")
@@ -127,6 +127,39 @@ class Pose:
     neck_flexion_deg: float = 0.0
     shoulder_flexion_deg: float = 0.0
     elbow_flexion_deg: float = 0.0
+    # How the hands hold the implement: "hang" (the sagittal arm chain above) or "back_bar" (a bar racked
+    # on the upper back, hands gripping it beside the shoulders; the arm angles are then solved, not read).
+    arms: str = "hang"
+    grip_half_width_m: float | None = None  # hands from the midline; None takes ``Body.grip_half_width_m``
+
+    def __post_init__(self) -> None:
+        if self.arms not in ARM_MODES:
+            raise ValueError(f"arms must be one of {ARM_MODES}, got {self.arms!r}")
+
+
+ARM_MODES = ("hang", "back_bar")
+# A bar racked on the upper back sits this far above and behind the top of the spine (metres), in the
+# top segment's frame: on the trapezius, clear of the neck and touching the drawn torso.
+BACK_BAR_UP_M = 0.055
+BACK_BAR_BACK_M = 0.105
+BACK_BAR_GRIP_HALF_WIDTH_M = 0.42
+
+
+def spine_chord(body: Body, flexion_deg: float) -> tuple[float, float]:
+    """(angle of the hip->shoulder chord against the lowest spine segment in degrees, chord length in m).
+
+    ``flexion_deg`` is spread evenly over the joints between the spine segments (each turns by
+    flexion / (n - 1)), so with equal segments the spine points lie on a circular arc. Positive is
+    flexion (rounding); the chord then leans forward of the lowest segment by about half the flexion.
+    """
+    n = len(body.spine_fractions)
+    if n == 1:
+        if flexion_deg:
+            raise ValueError("spine flexion needs a Body with at least two spine_fractions")
+        return 0.0, body.trunk_m
+    step = flexion_deg / (n - 1)
+    v = sum((f * _dir(i * step) for i, f in enumerate(body.spine_fractions)), start=np.zeros(2))
+    return math.degrees(math.atan2(v[0], v[1])), body.trunk_m * float(np.hypot(*v))
 
 
 def _dir(angle_deg: float) -> np.ndarray:
@@ -187,6 +220,7 @@ def forward_kinematics(pose: Pose, body: Body) -> Skeleton:
     wrist = elbow + body.forearm_m * _dir(forearm)
     grip = wrist + body.grip_m * _dir(forearm)
     seg.update(neck=neck_angle, head=head_angle, arm=arm, forearm=forearm)
+    grip_z = body.grip_half_width_m if pose.grip_half_width_m is None else pose.grip_half_width_m
 
     hu, hf = _dir(head_angle), _dir(head_angle + 90.0)
     head_f = np.array([hf[0], hf[1], 0.0])
@@ -219,16 +253,41 @@ def forward_kinematics(pose: Pose, body: Body) -> Skeleton:
         pts[f"{side}_knee"] = p3(knee, s * knee_z)
         pts[f"{side}_hip"] = p3(hip, s * body.hip_half_width_m)
         pts[f"{side}_shoulder"] = p3(shoulder, s * body.shoulder_half_width_m)
-        # Arms splay a little so the hands pass outside the legs.
-        arm_z = body.shoulder_half_width_m
-        grip_z = body.grip_half_width_m
-        reach = body.arm_reach_m
-        pts[f"{side}_elbow"] = p3(elbow, s * (arm_z + (grip_z - arm_z) * body.upper_arm_m / reach))
-        pts[f"{side}_wrist"] = p3(wrist, s * (grip_z - (grip_z - arm_z) * body.grip_m / reach))
-        pts[f"{side}_grip"] = p3(grip, s * grip_z)
+        if pose.arms == "back_bar":
+            _back_bar_arm(pts, side, shoulder + BACK_BAR_UP_M * up - BACK_BAR_BACK_M * fwd, up, fwd, body,
+                          BACK_BAR_GRIP_HALF_WIDTH_M if pose.grip_half_width_m is None else grip_z)
+        else:
+            # Arms splay a little so the hands pass outside the legs.
+            arm_z = body.shoulder_half_width_m
+            reach = body.arm_reach_m
+            pts[f"{side}_elbow"] = p3(elbow, s * (arm_z + (grip_z - arm_z) * body.upper_arm_m / reach))
+            pts[f"{side}_wrist"] = p3(wrist, s * (grip_z - (grip_z - arm_z) * body.grip_m / reach))
+            pts[f"{side}_grip"] = p3(grip, s * grip_z)
         pts[f"{side}_ear"] = head_c - 0.015 * head_u - 0.01 * head_f + s * a_l * head_l
         pts[f"{side}_eye"] = head_c + 0.082 * head_f + 0.018 * head_u + s * 0.034 * head_l
     return Skeleton(points=pts, head_axes=np.stack([head_f, head_u, head_l]), segment_deg=seg)
+
+
+def _back_bar_arm(pts: dict[str, Vec], side: str, bar: np.ndarray, up: np.ndarray, fwd: np.ndarray, body: Body,
+                  grip_z: float) -> None:
+    """Hands on a bar racked at sagittal point ``bar``: 3D two-link arm, elbows down and a little back."""
+    s = _SIDE_SIGN[side]
+    shoulder = pts[f"{side}_shoulder"]
+    grip = np.array([bar[0], bar[1], s * grip_z])
+    a, b = body.upper_arm_m, body.forearm_m + body.grip_m
+    d_vec = grip - shoulder
+    d = float(np.linalg.norm(d_vec))
+    if not abs(a - b) < d < a + b:
+        raise ValueError(f"the bar at {d:.3f} m from the shoulder is out of the arm's reach")
+    axis = d_vec / d
+    along = (a * a - b * b + d * d) / (2.0 * d)
+    pole = np.array([-up[0] - 0.3 * fwd[0], -up[1] - 0.3 * fwd[1], 0.0])
+    pole -= (pole @ axis) * axis
+    pole /= np.linalg.norm(pole)
+    elbow = shoulder + along * axis + math.sqrt(max(a * a - along * along, 0.0)) * pole
+    pts[f"{side}_elbow"] = elbow
+    pts[f"{side}_wrist"] = grip - body.grip_m * (grip - elbow) / np.linalg.norm(grip - elbow)
+    pts[f"{side}_grip"] = grip
 
 
 # ------------------------------------------------------------------------------------- barbell
@@ -250,6 +309,17 @@ class Barbell:
     plate_opacity: float = 0.35
 
 
+@dataclass(frozen=True)
+class Kettlebell:
+    """A kettlebell held in both hands by its handle; the bell hangs in line with the arms (metres)."""
+
+    bell_radius_m: float = 0.095
+    handle_half_width_m: float = 0.075
+    handle_radius_m: float = 0.013
+    bell_offset_m: float = 0.125  # handle axis to the bell's centre, along the forearms
+
+
+Implement = Barbell | Kettlebell
 # -------------------------------------------------------------------------------------- scripts
 
 
@@ -277,7 +347,9 @@ class Motion:
     reps: tuple[RepWindow, ...]
     pose_at: Callable[[float], Pose]
     phase_at: Callable[[float], tuple[int | None, str]]
-    barbell: Barbell | None
+    barbell: Implement | None  # the implement: a Barbell (in the hands or on the back) or a Kettlebell
+    faults: tuple[InjectedFault, ...] = ()
+    fault_size_at: Callable[[float, str], float] = field(default=lambda _t, _k: 0.0)  # scripted size at t
 
 
 def _min_jerk(u: float) -> float:
@@ -301,17 +373,76 @@ def _two_link_knee(ankle: np.ndarray, hip: np.ndarray, shin: float, thigh: float
 
 
 def deadlift_bottom_pose(body: Body, barbell: Barbell, trunk_deg: float, bar_x_m: float,
-                         neck_deg: float) -> Pose:
-    """The pose with the plates on the floor, trunk at ``trunk_deg``, arms straight and plumb.
+                         neck_deg: float, spine_flexion_deg: float = 0.0) -> Pose:
+    """The pose with the plates on the floor, trunk (hip->shoulder chord) at ``trunk_deg``, arms straight and plumb.
 
     The shoulder sits straight above the bar at ``bar_x_m``; the legs are solved to put the hip where
     the trunk then ends. With bar_x_m = 0.07 the bar touches the shins (``drag_bar`` moves it < 1 deg).
+    A rounded back (``spine_flexion_deg``) shortens the chord, so the hips sit a little closer.
     """
     shoulder = np.array([bar_x_m, barbell.plate_radius_m + body.arm_reach_m])
-    hip = shoulder - body.trunk_m * _dir(trunk_deg)
+    if spine_flexion_deg:
+        offset, chord = spine_chord(body, spine_flexion_deg)
+        hip = shoulder - chord * _dir(trunk_deg)
+    else:
+        offset, chord = 0.0, body.trunk_m
+        hip = shoulder - body.trunk_m * _dir(trunk_deg)
     shin, thigh = _two_link_knee(np.array([0.0, body.ankle_height_m]), hip, body.shin_m, body.thigh_m)
-    return Pose(shin_deg=shin, knee_flexion_deg=shin - thigh, hip_flexion_deg=trunk_deg - thigh,
-                neck_flexion_deg=neck_deg, shoulder_flexion_deg=trunk_deg)
+    n = len(body.spine_fractions)
+    flex = (spine_flexion_deg / (n - 1),) * (n - 1) if spine_flexion_deg else ()
+    return Pose(shin_deg=shin, knee_flexion_deg=shin - thigh, hip_flexion_deg=trunk_deg - offset - thigh,
+                spine_flexion_deg=flex, neck_flexion_deg=neck_deg, shoulder_flexion_deg=trunk_deg)
+
+
+def _trunk_of(bottom: Pose, body: Body) -> float:
+    """The hip->shoulder chord angle of a key pose (deg from vertical, forward positive)."""
+    base = bottom.shin_deg - bottom.knee_flexion_deg + bottom.hip_flexion_deg
+    if not bottom.spine_flexion_deg:
+        return base
+    return base + spine_chord(body, sum(bottom.spine_flexion_deg))[0]
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """How far trunk and knees have moved toward the bottom at depth s in [0, 1] (one profile per lift)."""
+
+    trunk: Callable[[float], float]
+    knee: Callable[[float], float]
+
+
+_DEADLIFT_WEIGHTS = _Weights(trunk=lambda s: 1.0 - (1.0 - s) ** 2, knee=lambda s: s**1.5)
+# RDL and good morning: the knees soften first and stay soft, the hips travel back.
+_SOFT_KNEE_WEIGHTS = _Weights(trunk=lambda s: s, knee=lambda s: 1.0 - (1.0 - s) ** 3)
+_TOGETHER_WEIGHTS = _Weights(trunk=lambda s: s, knee=lambda s: s)
+
+
+def _blend(bottom: Pose, s_trunk: float, s_knee: float, weights: _Weights, body: Body | None = None, *,
+           flexion_deg: float = 0.0, lean_back_deg: float = 0.0, neck_extension_deg: float = 0.0) -> Pose:
+    """Pose between standing (0) and ``bottom`` (1), trunk and knees at their own depths, faults added.
+
+    ``flexion_deg`` (spine rounding, spread over the spine joints) keeps the hip->shoulder chord at the
+    scripted angle; ``lean_back_deg`` turns that chord back past where it would be; ``neck_extension_deg``
+    tips the head back against the trunk. Arms are left for the caller (``drag_bar`` etc.).
+    """
+    st = min(max(s_trunk, 0.0), 1.0)
+    sk = min(max(s_knee, 0.0), 1.0)
+    w_trunk = weights.trunk(st)
+    w_knee = weights.knee(sk)
+    shin = bottom.shin_deg * w_knee
+    knee = bottom.knee_flexion_deg * w_knee
+    if body is None or (not bottom.spine_flexion_deg and not (flexion_deg or lean_back_deg or neck_extension_deg)
+                        and len(body.spine_fractions) == 1):
+        trunk = (bottom.shin_deg - bottom.knee_flexion_deg + bottom.hip_flexion_deg) * w_trunk
+        return Pose(shin_deg=shin, knee_flexion_deg=knee, hip_flexion_deg=trunk - (shin - knee),
+                    neck_flexion_deg=bottom.neck_flexion_deg * w_trunk, shoulder_flexion_deg=trunk)
+    chord = _trunk_of(bottom, body) * w_trunk - lean_back_deg
+    offset, _ = spine_chord(body, flexion_deg)
+    n = len(body.spine_fractions)
+    flex = (flexion_deg / (n - 1),) * (n - 1) if n > 1 else ()
+    lowest = chord - offset
+    return Pose(shin_deg=shin, knee_flexion_deg=knee, hip_flexion_deg=lowest - (shin - knee), spine_flexion_deg=flex,
+                neck_flexion_deg=bottom.neck_flexion_deg * w_trunk - neck_extension_deg,
+                shoulder_flexion_deg=lowest + flexion_deg)
 
 
 def hinge_pose(bottom: Pose, depth: float) -> Pose:
@@ -321,14 +452,7 @@ def hinge_pose(bottom: Pose, depth: float) -> Pose:
     way down (hips back first, knees bend once the bar passes them) and as a pull on the way up (knees
     extend off the floor with the back angle held, then the hips drive through).
     """
-    s = min(max(depth, 0.0), 1.0)
-    w_trunk = 1.0 - (1.0 - s) ** 2
-    w_knee = s**1.5
-    trunk = (bottom.shin_deg - bottom.knee_flexion_deg + bottom.hip_flexion_deg) * w_trunk
-    shin = bottom.shin_deg * w_knee
-    knee = bottom.knee_flexion_deg * w_knee
-    return Pose(shin_deg=shin, knee_flexion_deg=knee, hip_flexion_deg=trunk - (shin - knee),
-                neck_flexion_deg=bottom.neck_flexion_deg * w_trunk, shoulder_flexion_deg=trunk)
+    return _blend(bottom, depth, depth, _DEADLIFT_WEIGHTS)
 
 
 def bar_clearance_m(pose: Pose, body: Body, barbell: Barbell, arm_deg: np.ndarray | float) -> np.ndarray:
@@ -371,14 +495,245 @@ def drag_bar(pose: Pose, body: Body, barbell: Barbell, gap_m: float = 0.01) -> P
     return replace(pose, shoulder_flexion_deg=top + arm, elbow_flexion_deg=0.0)
 
 
+FAULT_UNITS: Mapping[str, str] = {
+    "spine_flexion": "deg",  # the back rounds: flexion spread over the spine joints, peak at the bottom
+    "lean_back": "deg",  # trunk leans back past vertical at lockout (hyperextension)
+    "neck_extension": "deg",  # head tipped back against the trunk, peak at the bottom
+    "hips_rise_early": "deg",  # knee extension done off the bottom while the back angle is held
+    "bar_drift": "m",  # extra gap between bar and legs at mid-range (the bar swings forward)
+}
+
+
 @dataclass(frozen=True)
-class DeadliftScript:
+class InjectedFault:
+    """A fault written into a script: ``kind`` (a key of ``FAULT_UNITS``) of ``size`` in reps ``reps``.
+
+    ``reps`` counts from 1; empty means every rep. The ground truth lists, per rep, each fault with its
+    size, unit and the time it peaks, and carries the faulted angles frame by frame.
+    """
+
+    kind: str
+    size: float
+    reps: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_UNITS:
+            raise ValueError(f"unknown fault {self.kind!r}; choose from {sorted(FAULT_UNITS)}")
+        if not self.size > 0:
+            raise ValueError(f"{self.kind}: size must be positive, got {self.size}")
+        if any(r < 1 for r in self.reps):
+            raise ValueError("fault reps count from 1")
+
+    @property
+    def unit(self) -> str:
+        return FAULT_UNITS[self.kind]
+
+    def applies(self, rep: int) -> bool:
+        return not self.reps or rep in self.reps
+
+
+_HIPS_EARLY_KNEE_SPAN = 0.7  # with hips rising early the knees finish extending by 70 % of the ascent
+
+
+def _inverse_min_jerk(y: float) -> float:
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if _min_jerk(mid) < y else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One rep: its window, key pose at the bottom, and the fault sizes injected into it."""
+
+    rep: RepWindow
+    bottom: Pose
+    faults: Mapping[str, float]
+    arm_top_deg: float = 0.0  # kettlebell swing: arm angle where this rep starts
+
+
+class _RepScript:
+    """Shared timeline of the lift scripts: lead-in standing, then reps of descent, bottom, ascent, lockout.
+
+    Subclasses are frozen dataclasses with the tempo fields below, ``jitter``, ``faults`` and an
+    implement; they supply ``name``, ``weights``, the bottom key pose (``_bottom``) and the arms
+    (``_arms``). Seeded variation: per rep a depth draw (sd 1.5 deg of trunk, scaled by ``jitter``)
+    and four tempo draws (sd 5 %).
+    """
+
+    name = "lift"
+    weights = _DEADLIFT_WEIGHTS
+    reps: int
+    lead_in_s: float
+    descent_s: float
+    pause_s: float
+    ascent_s: float
+    hold_s: float
+    jitter: float
+    faults: tuple[InjectedFault, ...]
+
+    def _check(self) -> None:
+        if self.reps < 1:
+            raise ValueError("reps must be at least 1")
+        if min(self.descent_s, self.ascent_s) <= 0 or min(self.pause_s, self.hold_s, self.lead_in_s) < 0:
+            raise ValueError("descent and ascent must be positive; pause, hold and lead-in non-negative")
+
+    def _bottom(self, body: Body, depth_noise_deg: float, flexion_deg: float) -> Pose:
+        raise NotImplementedError
+
+    def _implement(self) -> Implement | None:
+        raise NotImplementedError
+
+    def _arms(self, pose: Pose, body: Body, plan: _Plan | None, phase: str, u: float, s_trunk: float,
+              drift_m: float) -> Pose:
+        return pose
+
+    def _plan(self, body: Body, seed: int) -> list[_Plan]:
+        rng = np.random.default_rng(seed)
+        plans: list[_Plan] = []
+        t = self.lead_in_s
+        for i in range(self.reps):
+            depth_noise, *tempo_noise = rng.normal(size=5)
+            tempo = [float(np.clip(1.0 + 0.05 * self.jitter * n, 0.85, 1.15)) for n in tempo_noise]
+            ecc, pause, con, hold = (self.descent_s * tempo[0], self.pause_s * tempo[1],
+                                     self.ascent_s * tempo[2], self.hold_s * tempo[3])
+            sizes: dict[str, float] = {}
+            for f in self.faults:
+                if f.applies(i + 1):
+                    sizes[f.kind] = sizes.get(f.kind, 0.0) + f.size
+            bottom = self._bottom(body, float(np.clip(1.5 * self.jitter * depth_noise, -4.0, 4.0)),
+                                  sizes.get("spine_flexion", 0.0))
+            rep = RepWindow(index=i + 1, start_s=t, bottom_s=t + ecc + 0.5 * pause, lockout_s=t + ecc + pause + con,
+                            end_s=t + ecc + pause + con + hold, eccentric_s=ecc, bottom_pause_s=pause,
+                            concentric_s=con, lockout_hold_s=hold)
+            if "hips_rise_early" in sizes and not sizes["hips_rise_early"] < 0.9 * bottom.knee_flexion_deg:
+                raise ValueError(f"hips_rise_early of {sizes['hips_rise_early']} deg is more than 90 % of the "
+                                 f"{bottom.knee_flexion_deg:.0f} deg of knee bend at the bottom")
+            plans.append(_Plan(rep=rep, bottom=bottom, faults=sizes))
+            t = rep.end_s
+        return plans
+
+    def compile(self, body: Body, seed: int = 0) -> Motion:
+        plans = self._plan(body, seed)
+        reps = tuple(p.rep for p in plans)
+        weights = self.weights
+        last = plans[-1]
+
+        def locate(time_s: float) -> tuple[_Plan | None, str, float]:
+            for plan in plans:
+                rep = plan.rep
+                if rep.start_s <= time_s < rep.end_s or (plan is last and time_s >= rep.start_s):
+                    u = time_s - rep.start_s
+                    if u < rep.eccentric_s:
+                        return plan, "descent", u / rep.eccentric_s
+                    u -= rep.eccentric_s
+                    if u < rep.bottom_pause_s:
+                        return plan, "bottom", u / rep.bottom_pause_s
+                    u -= rep.bottom_pause_s
+                    if u < rep.concentric_s:
+                        return plan, "ascent", u / rep.concentric_s
+                    u -= rep.concentric_s
+                    return plan, "lockout", (min(u / rep.lockout_hold_s, 1.0) if rep.lockout_hold_s > 0 else 1.0)
+            return None, "setup", 0.0
+
+        def depths(plan: _Plan, phase: str, u: float) -> tuple[float, float]:
+            """(trunk depth, knee depth) in [0, 1]."""
+            if phase == "descent":
+                s = _min_jerk(u)
+                st = self._descent_trunk(s, u)
+                return st, st
+            if phase == "bottom":
+                return 1.0, 1.0
+            if phase == "ascent":
+                rise = plan.faults.get("hips_rise_early", 0.0)
+                if not rise:
+                    s = 1.0 - _min_jerk(u)
+                    return s, s
+                # Knees extend first (done by 70 % of the ascent); the back angle holds until they have
+                # opened by ``rise`` degrees, then the trunk comes up over the rest of the ascent.
+                s_knee = 1.0 - _min_jerk(u / _HIPS_EARLY_KNEE_SPAN)
+                u_hold = _HIPS_EARLY_KNEE_SPAN * _inverse_min_jerk(_knee_progress(weights, rise, plan.bottom))
+                s_trunk = 1.0 if u < u_hold else 1.0 - _min_jerk((u - u_hold) / (1.0 - u_hold))
+                return s_trunk, s_knee
+            return 0.0, 0.0
+
+        def sizes_at(plan: _Plan | None, phase: str, u: float) -> dict[str, float]:
+            if plan is None:
+                return {}
+            s_trunk, s_knee = depths(plan, phase, u)
+            w = weights.trunk(min(max(s_trunk, 0.0), 1.0))
+            f = plan.faults
+            out = {k: 0.0 for k in FAULT_UNITS}
+            out["spine_flexion"] = f.get("spine_flexion", 0.0) * w
+            out["neck_extension"] = f.get("neck_extension", 0.0) * w
+            out["bar_drift"] = f.get("bar_drift", 0.0) * 4.0 * s_knee * (1.0 - s_knee)
+            if phase == "lockout" and "lean_back" in f:
+                ramp = _min_jerk(u / 0.35)
+                if plan is not last:
+                    ramp *= 1.0 - _min_jerk((u - 0.7) / 0.3)
+                out["lean_back"] = f["lean_back"] * ramp
+            if phase == "ascent" and "hips_rise_early" in f:
+                out["hips_rise_early"] = f["hips_rise_early"]
+            return out
+
+        def pose_at(time_s: float) -> Pose:
+            plan, phase, u = locate(time_s)
+            if plan is None:
+                return self._arms(Pose(), body, None, phase, u, 0.0, 0.0)
+            s_trunk, s_knee = depths(plan, phase, u)
+            if not plan.faults and len(body.spine_fractions) == 1 and s_trunk == s_knee:
+                pose = _blend(plan.bottom, s_trunk, s_knee, weights)
+                return self._arms(pose, body, plan, phase, u, s_trunk, 0.0)
+            k = sizes_at(plan, phase, u)
+            pose = _blend(plan.bottom, s_trunk, s_knee, weights, body, flexion_deg=k["spine_flexion"],
+                          lean_back_deg=k["lean_back"], neck_extension_deg=k["neck_extension"])
+            return self._arms(pose, body, plan, phase, u, s_trunk, k["bar_drift"])
+
+        def phase_at(time_s: float) -> tuple[int | None, str]:
+            plan, phase, _ = locate(time_s)
+            return (None if plan is None else plan.rep.index), phase
+
+        def fault_size_at(time_s: float, kind: str) -> float:
+            plan, phase, u = locate(time_s)
+            return sizes_at(plan, phase, u).get(kind, 0.0)
+
+        return Motion(name=self.name, duration_s=reps[-1].end_s, reps=reps, pose_at=pose_at, phase_at=phase_at,
+                      barbell=self._implement(), faults=tuple(self.faults), fault_size_at=fault_size_at)
+
+    def _descent_trunk(self, s: float, u: float) -> float:
+        return s
+
+
+def _knee_progress(weights: _Weights, rise: float, bottom: Pose) -> float:
+    """Fraction of the knee profile's travel at which the knees have opened by ``rise`` degrees."""
+    target = 1.0 - rise / bottom.knee_flexion_deg  # knee weight left
+    lo, hi = 0.0, 1.0  # s_knee: weight rises with s
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if weights.knee(mid) < target else (lo, mid)
+    return 1.0 - 0.5 * (lo + hi)
+
+
+def _legs_key(body: Body, trunk_deg: float, shin_deg: float, knee_deg: float, neck_deg: float,
+              flexion_deg: float, arms: str = "hang") -> Pose:
+    """A bottom key pose from leg angles and the hip->shoulder chord angle."""
+    thigh = shin_deg - knee_deg
+    offset, _ = spine_chord(body, flexion_deg)
+    n = len(body.spine_fractions)
+    flex = (flexion_deg / (n - 1),) * (n - 1) if flexion_deg else ()
+    return Pose(shin_deg=shin_deg, knee_flexion_deg=knee_deg, hip_flexion_deg=trunk_deg - offset - thigh,
+                spine_flexion_deg=flex, neck_flexion_deg=neck_deg, shoulder_flexion_deg=trunk_deg, arms=arms)
+
+
+@dataclass(frozen=True)
+class DeadliftScript(_RepScript):
     """Conventional deadlift reps from a standing start with the bar.
 
     Each rep: descent (hinge to the floor), a pause with the plates on the floor, ascent to lockout
     (trunk vertical, hips and knees straight), a hold. ``jitter`` scales seeded rep-to-rep variation
     of depth (sd 1.5 deg of trunk) and tempo (sd 5 %); 0 makes every rep identical. Straight arms
-    hold the bar, so the bar path is the wrist path.
+    hold the bar, so the bar path is the wrist path. ``faults`` injects form faults into chosen reps.
     """
 
     reps: int = 3
@@ -393,57 +748,200 @@ class DeadliftScript:
     bar_on_legs: bool = True  # drag the bar up the legs (``drag_bar``); False hangs the arms plumb
     jitter: float = 1.0
     barbell: Barbell = field(default_factory=Barbell)
+    faults: tuple[InjectedFault, ...] = ()
+
+    name = "deadlift"
+    weights = _DEADLIFT_WEIGHTS
 
     def __post_init__(self) -> None:
-        if self.reps < 1:
-            raise ValueError("reps must be at least 1")
-        if min(self.descent_s, self.ascent_s) <= 0 or min(self.pause_s, self.hold_s, self.lead_in_s) < 0:
-            raise ValueError("descent and ascent must be positive; pause, hold and lead-in non-negative")
+        self._check()
 
-    def compile(self, body: Body, seed: int = 0) -> Motion:
-        rng = np.random.default_rng(seed)
-        plan: list[tuple[RepWindow, Pose]] = []
-        t = self.lead_in_s
-        for i in range(self.reps):
-            depth_noise, *tempo_noise = rng.normal(size=5)
-            tempo = [float(np.clip(1.0 + 0.05 * self.jitter * n, 0.85, 1.15)) for n in tempo_noise]
-            ecc, pause, con, hold = (self.descent_s * tempo[0], self.pause_s * tempo[1],
-                                     self.ascent_s * tempo[2], self.hold_s * tempo[3])
-            trunk = self.trunk_bottom_deg + float(np.clip(1.5 * self.jitter * depth_noise, -4.0, 4.0))
-            bottom = deadlift_bottom_pose(body, self.barbell, trunk, self.bar_x_m, self.neck_bottom_deg)
-            rep = RepWindow(index=i + 1, start_s=t, bottom_s=t + ecc + 0.5 * pause, lockout_s=t + ecc + pause + con,
-                            end_s=t + ecc + pause + con + hold, eccentric_s=ecc, bottom_pause_s=pause,
-                            concentric_s=con, lockout_hold_s=hold)
-            plan.append((rep, bottom))
-            t = rep.end_s
-        reps = tuple(r for r, _ in plan)
+    def _bottom(self, body: Body, depth_noise_deg: float, flexion_deg: float) -> Pose:
+        return deadlift_bottom_pose(body, self.barbell, self.trunk_bottom_deg + depth_noise_deg, self.bar_x_m,
+                                    self.neck_bottom_deg, flexion_deg)
 
-        def locate(time_s: float) -> tuple[RepWindow | None, Pose | None, str, float]:
-            for rep, bottom in plan:
-                if rep.start_s <= time_s < rep.end_s or (rep is reps[-1] and time_s >= rep.start_s):
-                    u = time_s - rep.start_s
-                    if u < rep.eccentric_s:
-                        return rep, bottom, "descent", _min_jerk(u / rep.eccentric_s)
-                    u -= rep.eccentric_s
-                    if u < rep.bottom_pause_s:
-                        return rep, bottom, "bottom", 1.0
-                    u -= rep.bottom_pause_s
-                    if u < rep.concentric_s:
-                        return rep, bottom, "ascent", 1.0 - _min_jerk(u / rep.concentric_s)
-                    return rep, bottom, "lockout", 0.0
-            return None, None, "setup", 0.0
+    def _implement(self) -> Implement:
+        return self.barbell
 
-        def pose_at(time_s: float) -> Pose:
-            _, bottom, _, depth = locate(time_s)
-            pose = Pose() if bottom is None else hinge_pose(bottom, depth)
-            return drag_bar(pose, body, self.barbell) if self.bar_on_legs else pose
+    def _arms(self, pose: Pose, body: Body, plan: _Plan | None, phase: str, u: float, s_trunk: float,
+              drift_m: float) -> Pose:
+        if not self.bar_on_legs:
+            return pose
+        return drag_bar(pose, body, self.barbell, 0.01 + drift_m) if drift_m else drag_bar(pose, body, self.barbell)
 
-        def phase_at(time_s: float) -> tuple[int | None, str]:
-            rep, _, phase, _ = locate(time_s)
-            return (None if rep is None else rep.index), phase
 
-        return Motion(name="deadlift", duration_s=reps[-1].end_s, reps=reps, pose_at=pose_at,
-                      phase_at=phase_at, barbell=self.barbell)
+@dataclass(frozen=True)
+class RDLScript(_RepScript):
+    """Romanian deadlift from standing: knees soften to ``knee_bottom_deg``, hips travel back, and the bar
+    slides down the thighs to ``bar_bottom_m`` above the floor (mid-shin by default); no floor contact.
+
+    The trunk angle at the bottom is solved so the bar (dragged along the legs) reaches that height.
+    """
+
+    reps: int = 3
+    lead_in_s: float = 0.8
+    descent_s: float = 1.5
+    pause_s: float = 0.2
+    ascent_s: float = 1.1
+    hold_s: float = 0.6
+    knee_bottom_deg: float = 18.0
+    shin_bottom_deg: float = 3.0
+    bar_bottom_m: float = 0.285  # mid-shin for the default body
+    neck_bottom_deg: float = -10.0
+    jitter: float = 1.0
+    barbell: Barbell = field(default_factory=Barbell)
+    faults: tuple[InjectedFault, ...] = ()
+
+    name = "rdl"
+    weights = _SOFT_KNEE_WEIGHTS
+
+    def __post_init__(self) -> None:
+        self._check()
+
+    def _bottom(self, body: Body, depth_noise_deg: float, flexion_deg: float) -> Pose:
+        def bar_y(trunk: float) -> float:
+            key = _legs_key(body, trunk, self.shin_bottom_deg, self.knee_bottom_deg, self.neck_bottom_deg,
+                            flexion_deg)
+            pose = drag_bar(_blend(key, 1.0, 1.0, self.weights, body, flexion_deg=flexion_deg), body, self.barbell)
+            return float(forward_kinematics(pose, body).points["right_grip"][1])
+
+        lo, hi = 40.0, 130.0  # the bar drops as the trunk tips forward
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if bar_y(mid) > self.bar_bottom_m else (lo, mid)
+        return _legs_key(body, 0.5 * (lo + hi) + depth_noise_deg, self.shin_bottom_deg, self.knee_bottom_deg,
+                         self.neck_bottom_deg, flexion_deg)
+
+    def _implement(self) -> Implement:
+        return self.barbell
+
+    def _arms(self, pose: Pose, body: Body, plan: _Plan | None, phase: str, u: float, s_trunk: float,
+              drift_m: float) -> Pose:
+        return drag_bar(pose, body, self.barbell, 0.01 + drift_m)
+
+
+@dataclass(frozen=True)
+class GoodMorningScript(_RepScript):
+    """Good morning: bar racked on the upper back, hands at the shoulders, soft knees, hinge to about 80 deg."""
+
+    reps: int = 3
+    lead_in_s: float = 0.8
+    descent_s: float = 1.6
+    pause_s: float = 0.2
+    ascent_s: float = 1.2
+    hold_s: float = 0.6
+    trunk_bottom_deg: float = 80.0
+    knee_bottom_deg: float = 16.0
+    shin_bottom_deg: float = 4.0
+    neck_bottom_deg: float = -15.0
+    jitter: float = 1.0
+    barbell: Barbell = field(default_factory=lambda: Barbell(plate_radius_m=0.19))
+    faults: tuple[InjectedFault, ...] = ()
+
+    name = "good_morning"
+    weights = _SOFT_KNEE_WEIGHTS
+
+    def __post_init__(self) -> None:
+        self._check()
+        if any(f.kind == "bar_drift" for f in self.faults):
+            raise ValueError("bar_drift needs the bar in the hands (deadlift, RDL)")
+
+    def _bottom(self, body: Body, depth_noise_deg: float, flexion_deg: float) -> Pose:
+        return _legs_key(body, self.trunk_bottom_deg + depth_noise_deg, self.shin_bottom_deg, self.knee_bottom_deg,
+                         self.neck_bottom_deg, flexion_deg, arms="back_bar")
+
+    def _implement(self) -> Implement:
+        return self.barbell
+
+    def _arms(self, pose: Pose, body: Body, plan: _Plan | None, phase: str, u: float, s_trunk: float,
+              drift_m: float) -> Pose:
+        return replace(pose, arms="back_bar")
+
+
+@dataclass(frozen=True)
+class SquatScript(GoodMorningScript):
+    """Back squat (a negative for the hinge rules): upright-ish trunk, deep knee bend, hips below the knees."""
+
+    lead_in_s: float = 0.8
+    descent_s: float = 1.4
+    pause_s: float = 0.2
+    ascent_s: float = 1.1
+    hold_s: float = 0.6
+    trunk_bottom_deg: float = 38.0
+    knee_bottom_deg: float = 118.0
+    shin_bottom_deg: float = 33.0
+    neck_bottom_deg: float = -25.0
+
+    name = "squat"
+    weights = _TOGETHER_WEIGHTS
+
+
+@dataclass(frozen=True)
+class KettlebellSwingScript(_RepScript):
+    """Two-hand (Russian) kettlebell swing at about 1.45 s a rep: the bell swings back between the legs
+    in the hinge (``descent``), the hips snap through (``ascent``) and it floats to chest height
+    (``lockout``: arms ``arm_top_deg`` forward of plumb). The first rep starts from the bell hanging.
+    """
+
+    reps: int = 5
+    lead_in_s: float = 0.6
+    descent_s: float = 0.6
+    pause_s: float = 0.05
+    ascent_s: float = 0.35
+    hold_s: float = 0.45
+    trunk_bottom_deg: float = 62.0
+    knee_bottom_deg: float = 26.0
+    shin_bottom_deg: float = 8.0
+    neck_bottom_deg: float = -20.0
+    arm_top_deg: float = 78.0  # arms forward of plumb at the top of the float: the bell at chest height
+    arm_back_deg: float = -28.0  # hands back between the thighs in the hike
+    arm_snap_deg: float = 12.0  # where the arms are when the hips lock
+    jitter: float = 1.0
+    kettlebell: Kettlebell = field(default_factory=Kettlebell)
+    faults: tuple[InjectedFault, ...] = ()
+
+    name = "kb_swing"
+    weights = _TOGETHER_WEIGHTS
+
+    def __post_init__(self) -> None:
+        self._check()
+        if any(f.kind == "bar_drift" for f in self.faults):
+            raise ValueError("bar_drift needs a barbell in the hands (deadlift, RDL)")
+
+    def _bottom(self, body: Body, depth_noise_deg: float, flexion_deg: float) -> Pose:
+        return _legs_key(body, self.trunk_bottom_deg + depth_noise_deg, self.shin_bottom_deg, self.knee_bottom_deg,
+                         self.neck_bottom_deg, flexion_deg)
+
+    def _implement(self) -> Implement:
+        return self.kettlebell
+
+    def _descent_trunk(self, s: float, u: float) -> float:
+        # Wait for the bell: the hinge starts once the upper arms reach the ribs.
+        return _min_jerk((u - 0.3) / 0.7)
+
+    def _arms(self, pose: Pose, body: Body, plan: _Plan | None, phase: str, u: float, s_trunk: float,
+              drift_m: float) -> Pose:
+        if plan is None:
+            arm = 0.0
+        else:
+            start = 0.0 if plan.rep.index == 1 else self.arm_top_deg
+            arm = {
+                "descent": lambda: start + (self.arm_back_deg - start) * _min_jerk(u),
+                "bottom": lambda: self.arm_back_deg,
+                "ascent": lambda: self.arm_back_deg + (self.arm_snap_deg - self.arm_back_deg) * _min_jerk(u),
+                "lockout": lambda: self.arm_snap_deg + (self.arm_top_deg - self.arm_snap_deg)
+                * (1.0 - (1.0 - u) ** 2),
+            }[phase]()
+        top = pose.shin_deg - pose.knee_flexion_deg + pose.hip_flexion_deg + sum(pose.spine_flexion_deg)
+        return replace(pose, shoulder_flexion_deg=top + arm, elbow_flexion_deg=0.0,
+                       grip_half_width_m=self.kettlebell.handle_half_width_m - 0.03)
+
+
+LiftScript = DeadliftScript | RDLScript | GoodMorningScript | SquatScript | KettlebellSwingScript
+SCRIPTS: Mapping[str, type] = {
+    "deadlift": DeadliftScript, "rdl": RDLScript, "good_morning": GoodMorningScript,
+    "kb_swing": KettlebellSwingScript, "squat": SquatScript,
+}
 
 
 # --------------------------------------------------------------------------------------- camera
@@ -552,7 +1050,11 @@ class FrameTruth:
     hip_angle_deg: float
     knee_angle_deg: float
     points: Mapping[str, tuple[float, float]]  # near-side joint centres in image pixels
-    sagittal: Mapping[str, float]  # the same angles on the 3D joints, plus neck_flexion_deg
+    sagittal: Mapping[str, float]  # the same angles on the 3D joints, plus neck_flexion_deg (and, 1.1: below)
+    # Ground truth 1.1 (None in 1.0 files):
+    spine_flexion_deg: float | None = None  # total flexion between the lowest and top spine segments (3D)
+    spine_curvature: float | None = None  # image: sagitta / chord of the back's outline; None from front/rear
+    neck_angle_deg: float | None = None  # image: shoulder->ear against hip->shoulder, + toward the facing side
 
 
 @dataclass(frozen=True)
@@ -571,6 +1073,8 @@ class RepTruth:
     trunk_incline_max_deg: float
     hip_angle_min_deg: float
     knee_angle_min_deg: float
+    # 1.1: the faults injected into this rep, each {"fault", "size", "unit", "peak_s"}; None in 1.0 files.
+    faults: tuple[Mapping[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -580,7 +1084,7 @@ class GroundTruth:
     generator: Mapping[str, Any]
     fps: float
     size: tuple[int, int]
-    view: Mapping[str, str]
+    view: Mapping[str, Any]
     frames: tuple[FrameTruth, ...]
     reps: tuple[RepTruth, ...]
 
@@ -591,7 +1095,7 @@ class GroundTruth:
             "size": list(self.size),
             "view": dict(self.view),
             "frames": [_frame_dict(f) for f in self.frames],
-            "reps": [asdict(r) for r in self.reps],
+            "reps": [_drop_none(asdict(r)) for r in self.reps],
         }
 
     @classmethod
@@ -602,7 +1106,7 @@ class GroundTruth:
         )
         return cls(generator=data["generator"], fps=float(data["fps"]),
                    size=(int(data["size"][0]), int(data["size"][1])), view=data["view"], frames=frames,
-                   reps=tuple(RepTruth(**r) for r in data["reps"]))
+                   reps=tuple(_rep_from_dict(r) for r in data["reps"]))
 
     def save(self, path: Path | str) -> None:
         """Write the JSON with one frame per line: readable, diffable, and a fraction of ``indent=1``."""
@@ -630,10 +1134,24 @@ class GroundTruth:
         return np.array([f.points[name] for f in self.frames], np.float64)
 
 
+_OPTIONAL_FIELDS = ("spine_flexion_deg", "spine_curvature", "neck_angle_deg", "faults")
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    """Fields added in 1.1 are left out when None (1.0 files stay as they were)."""
+    return {k: v for k, v in d.items() if not (k in _OPTIONAL_FIELDS and v is None)}
+
+
+def _rep_from_dict(r: Mapping[str, Any]) -> RepTruth:
+    if r.get("faults") is not None:
+        return RepTruth(**{**r, "faults": tuple(r["faults"])})
+    return RepTruth(**r)
+
+
 def _frame_dict(f: FrameTruth) -> dict[str, Any]:
     d = asdict(f)
     d["points"] = {k: list(v) for k, v in f.points.items()}
-    return d
+    return _drop_none(d)
 
 
 def ground_truth_path(clip: Path | str) -> Path:
@@ -641,7 +1159,8 @@ def ground_truth_path(clip: Path | str) -> Path:
     return Path(clip).with_suffix(".json")
 
 
-def _frame_truth(t: float, rep: int | None, phase: str, sk: Skeleton, view: View) -> FrameTruth:
+def _frame_truth(t: float, rep: int | None, phase: str, sk: Skeleton, view: View, *, body: Body | None = None,
+                 schema: str = "1.0", bar_ref_x_m: float = 0.0) -> FrameTruth:
     side = view.near_side
     names = {n: ("nose" if n == "nose" else "grip" if n == "bar" else n) for n in TRUTH_POINTS}
     world = np.stack([sk.points[p if p == "nose" else f"{side}_{p}"] for p in names.values()])
@@ -651,27 +1170,136 @@ def _frame_truth(t: float, rep: int | None, phase: str, sk: Skeleton, view: View
     # Sagittal: the 3D joints seen along z, y flipped so the same image-space helpers apply.
     sag_pts = {n: (float(p[0]), -float(p[1])) for n, p in zip(names, world, strict=True)}
     sag = {k: round(v, 3) for k, v in _angles(sag_pts, "right").items()}
-    sag["neck_flexion_deg"] = round(sk.segment_deg["head"] - sk.segment_deg[f"spine_{_n_spine(sk)}"], 3)
+    n_spine = _n_spine(sk)
+    sag["neck_flexion_deg"] = round(sk.segment_deg["head"] - sk.segment_deg[f"spine_{n_spine}"], 3)
+    extra: dict[str, float | None] = {}
+    if schema != "1.0":
+        if body is None:
+            raise ValueError("ground truth 1.1 needs the body")
+        flexion = sk.segment_deg[f"spine_{n_spine}"] - sk.segment_deg["spine_1"]
+        axis = [sk.points["pelvis"]] + [sk.points[f"spine_{i + 1}"] for i in range(n_spine)]
+        sag["spine_flexion_deg"] = round(flexion, 3)
+        sag["spine_axis_curvature"] = round(_polyline_sagitta_ratio(np.array([[p[0], p[1]] for p in axis])), 5)
+        sag["spine_curvature"] = round(_back_curvature(sk, body, None, "right"), 5)
+        sag["bar_x_m"] = round(float(sk.points[f"{side}_grip"][0]) - bar_ref_x_m, 4)
+        image_curv = _back_curvature(sk, body, view, view.facing) if _camera_kind(view) in ("side", "oblique") \
+            else None
+        ear = raw["ear"]
+        d_trunk = np.subtract(raw["shoulder"], raw["hip"])
+        d_head = np.subtract(ear, raw["shoulder"])
+        sign = 1.0 if view.facing == "right" else -1.0
+        cross = float(d_trunk[0] * d_head[1] - d_trunk[1] * d_head[0])
+        neck = math.degrees(math.atan2(cross, float(d_trunk @ d_head))) * sign
+        extra = {"spine_flexion_deg": round(flexion, 3),
+                 "spine_curvature": None if image_curv is None else round(image_curv, 5),
+                 "neck_angle_deg": round(neck, 3)}
     return FrameTruth(
         t=round(t, 6), rep=rep, phase=phase,
         **{k: round(v, 3) for k, v in angles.items()},
         points={k: (round(x, 2), round(y, 2)) for k, (x, y) in raw.items()},
         sagittal=sag,
+        **extra,
     )
+
+
+def _camera_kind(view: View) -> str:
+    """side, front, rear or oblique, from where the camera looks along the lifter's axes."""
+    forward = view.rotation[2]  # camera's viewing direction in the world
+    along_x, along_z = -forward[0], -forward[2]  # toward the camera: +x in front, +z on the right
+    if abs(along_z) > 0.99:
+        return "side"
+    if abs(along_x) > 0.87:  # within 30 deg of straight on: the back's outline can't be seen
+        return "front" if along_x > 0 else "rear"
+    return "oblique"
+
+
+def _polyline_sagitta_ratio(points: np.ndarray) -> float:
+    """Largest distance of a 2D polyline's points from its end-to-end chord over the chord's length, signed:
+    + on the side the curve bows toward when it turns clockwise in (x forward, y up) coordinates."""
+    chord = points[-1] - points[0]
+    length = float(np.hypot(*chord))
+    normal = np.array([chord[1], -chord[0]]) / length  # right of the chord: behind a forward-leaning trunk
+    d = (points - points[0]) @ normal
+    k = int(np.argmax(np.abs(d)))
+    return float(-d[k] / length)
+
+
+_CURVE_FRACTIONS = np.linspace(0.1, 0.9, 17)
+
+
+def _back_curvature(sk: Skeleton, body: Body, view: View | None, facing: str) -> float:
+    """Sagitta over chord of the back's outline, measured as DESIGN.md describes on the drawn torso.
+
+    Rays go from points at 10-90 % of the near shoulder->hip line toward the back (away from ``facing``);
+    where each leaves the torso (pelvis, spine columns, shoulder girdle, as drawn) is a point of the
+    outline. Positive is bowed outward (a rounded back), negative hollow (arched). ``view`` None measures
+    in the sagittal plane (metres, x forward, y up, seen from the right); else in image pixels.
+    """
+    caps, _ = _torso_capsules(sk, body, Look())
+    k = np.linspace(0.0, 1.0, 12)
+    a = np.stack([c.a for c in caps])
+    b = np.stack([c.b for c in caps])
+    ra = np.array([c.ra for c in caps])
+    rb = np.array([c.rb for c in caps])
+    centres3 = a[:, None, :] + k[None, :, None] * (b - a)[:, None, :]  # (C, K, 3)
+    radii = ra[:, None] + k[None, :] * (rb - ra)[:, None]
+    centres3 = centres3.reshape(-1, 3)
+    radii = radii.reshape(-1)
+    side = "right" if view is None else view.near_side
+    ends3 = np.stack([sk.points[f"{side}_shoulder"], sk.points[f"{side}_hip"]])
+    if view is None:
+        flip = np.array([1.0, -1.0])  # to image-like y down, so one ray caster serves both
+        centres, ends = centres3[:, :2] * flip, ends3[:, :2] * flip
+    else:
+        cam = view.to_camera(centres3)
+        centres, _ = view.project(centres3)
+        radii = view.focal * radii / cam[:, 2]
+        ends, _ = view.project(ends3)
+    shoulder, hip = ends
+    axis = shoulder - hip
+    u = axis / np.linalg.norm(axis)
+    sign = 1.0 if facing == "right" else -1.0
+    back = sign * np.array([u[1], -u[0]])
+    origins = shoulder + np.outer(_CURVE_FRACTIONS, hip - shoulder)  # (R, 2)
+    w = centres[None, :, :] - origins[:, None, :]  # (R, D, 2)
+    along = w @ back
+    miss2 = np.sum(w * w, axis=2) - along**2
+    disc = radii[None, :] ** 2 - miss2
+    exit_t = np.where(disc >= 0.0, along + np.sqrt(np.maximum(disc, 0.0)), -np.inf).max(axis=1)
+    outline = origins + exit_t[:, None] * back
+    chord = outline[-1] - outline[0]
+    length = float(np.hypot(*chord))
+    normal = back - (back @ chord) / length**2 * chord
+    normal /= np.linalg.norm(normal)
+    d = (outline - outline[0]) @ normal
+    j = int(np.argmax(np.abs(d)))
+    return float(d[j] / length)
 
 
 def _n_spine(sk: Skeleton) -> int:
     return sum(1 for k in sk.segment_deg if k.startswith("spine_"))
 
 
-def _rep_truth(rep: RepWindow, frames: Sequence[FrameTruth]) -> RepTruth:
+def _rep_truth(rep: RepWindow, frames: Sequence[FrameTruth], motion: Motion | None = None) -> RepTruth:
     inside = [f for f in frames if rep.start_s <= f.t <= rep.end_s]
+    faults: tuple[Mapping[str, Any], ...] | None = None
+    if motion is not None:
+        listed = []
+        for kind in FAULT_UNITS:
+            size = sum(f.size for f in motion.faults if f.kind == kind and f.applies(rep.index))
+            if size:
+                grid = np.linspace(rep.start_s, rep.end_s, 401)
+                sizes = np.array([motion.fault_size_at(float(t), kind) for t in grid])
+                listed.append({"fault": kind, "size": size, "unit": FAULT_UNITS[kind],
+                               "peak_s": round(float(grid[int(np.argmax(sizes))]), 4)})
+        faults = tuple(listed)
     return RepTruth(
         index=rep.index,
         **{k: round(v, 6) for k, v in asdict(rep).items() if k != "index"},
         trunk_incline_max_deg=max(f.trunk_inclination_deg for f in inside),
         hip_angle_min_deg=min(f.hip_angle_deg for f in inside),
         knee_angle_min_deg=min(f.knee_angle_deg for f in inside),
+        faults=faults,
     )
 
 
@@ -774,6 +1402,62 @@ def _capsule_outline(pa: np.ndarray, pb: np.ndarray, ra: float, rb: float) -> tu
     return np.stack([np.cos(ang), np.sin(ang)], axis=1), _AT_B
 
 
+def _torso_capsules(sk: Skeleton, b: Body, look: Look) -> tuple[list[_Capsule], np.ndarray]:
+    """Pelvis, the spine columns and the shoulder girdle as drawn; and the top segment's up vector.
+
+    With one spine segment the trunk is straight along the hip->shoulder chord; with several, each
+    column follows its segment so a flexed spine bows the back's outline.
+    """
+    p = sk.points
+    n_seg = len(b.spine_fractions)
+    top = p[f"spine_{n_seg}"]
+    if n_seg == 1:
+        up = (top - p["pelvis"]) / np.linalg.norm(top - p["pelvis"])
+        up_lo = up_hi = up
+    else:
+        first = p["spine_1"] - p["pelvis"]
+        last = top - p[f"spine_{n_seg - 1}"]
+        up_lo, up_hi = first / np.linalg.norm(first), last / np.linalg.norm(last)
+    fwd_lo = np.array([up_lo[1], -up_lo[0], 0.0])
+    fwd_hi = np.array([up_hi[1], -up_hi[0], 0.0])
+    lateral = np.array([0.0, 0.0, 1.0])
+    caps: list[_Capsule] = []
+    # Trunk: pelvis across the hips, then left/right columns up the spine (twice as wide as deep).
+    pelvis = p["pelvis"] + 0.025 * up_lo - 0.03 * fwd_lo
+    caps.append(_Capsule(pelvis - 0.075 * lateral, pelvis + 0.075 * lateral, b.pelvis_r_m, b.pelvis_r_m,
+                         look.shorts))
+    spine = [p["pelvis"] + 0.07 * up_lo] + [p[f"spine_{i + 1}"] for i in range(n_seg)]
+    spine[-1] = spine[-1] - 0.05 * up_hi - _TORSO_BACK_M * fwd_hi
+    r0, r1 = b.trunk_r_m
+    n = len(spine) - 1
+    for i in range(n):
+        ra, rb = r0 + (r1 - r0) * i / n, r0 + (r1 - r0) * (i + 1) / n
+        for s in (-1.0, 1.0):
+            caps.append(_Capsule(spine[i] + s * 0.06 * lateral, spine[i + 1] + s * 0.06 * lateral, ra, rb,
+                                 look.shirt))
+    girdle = 0.02 * up_hi - _TORSO_BACK_M * fwd_hi
+    caps.append(_Capsule(p["left_shoulder"] + girdle, p["right_shoulder"] + girdle, 0.062, 0.062, look.shirt,
+                         outline=False))
+    return caps, up_hi
+
+
+def _kettlebell_capsules(sk: Skeleton, kb: Kettlebell, look: Look) -> list[_Capsule]:
+    """Handle between the hands, two horns, and the bell hanging in line with the forearms."""
+    p = sk.points
+    lateral = np.array([0.0, 0.0, 1.0])
+    handle = 0.5 * (p["left_grip"] + p["right_grip"])
+    along = handle - 0.5 * (p["left_wrist"] + p["right_wrist"])
+    along /= np.linalg.norm(along)
+    bell = handle + kb.bell_offset_m * along
+    ends = [handle + s * kb.handle_half_width_m * lateral for s in (-1.0, 1.0)]
+    caps = [_Capsule(ends[0], ends[1], kb.handle_radius_m, kb.handle_radius_m, look.plate, outline=False)]
+    for e, s in zip(ends, (-1.0, 1.0), strict=True):
+        caps.append(_Capsule(e, bell + s * 0.04 * lateral, kb.handle_radius_m, kb.handle_radius_m * 1.4, look.plate,
+                             outline=False))
+    caps.append(_Capsule(bell, bell, kb.bell_radius_m, kb.bell_radius_m, look.plate))
+    return caps
+
+
 class _Renderer:
     """Draws skeletons for one view; the background is built once."""
 
@@ -808,7 +1492,7 @@ class _Renderer:
         img[max(0, y_line - max(2, h // 90)):y_line] = _colours(look.wall, [0.78])[0]
         return np.ascontiguousarray(img)
 
-    def draw(self, sk: Skeleton, barbell: Barbell | None) -> np.ndarray:
+    def draw(self, sk: Skeleton, barbell: Implement | None) -> np.ndarray:
         """One RGB frame (H, W, 3) uint8 of the posed body (and bar) over the background."""
         img = self.background.copy()
         self._shadow(img, sk)
@@ -838,7 +1522,7 @@ class _Renderer:
             paint(float(np.clip(1.0 - self.look.far_side_shade * (d - ref_depth), 0.62, 1.08)))
         return img
 
-    def _primitives(self, sk: Skeleton, barbell: Barbell | None) -> tuple[list[_Capsule], list[_Plate]]:
+    def _primitives(self, sk: Skeleton, barbell: Implement | None) -> tuple[list[_Capsule], list[_Plate]]:
         """The body as capsules (clothes as separate pieces of the limbs), and the barbell."""
         b, look, p = self.body, self.look, sk.points
         caps: list[_Capsule] = []
@@ -846,26 +1530,9 @@ class _Renderer:
         def lerp(u: Vec, v: Vec, k: float) -> Vec:
             return u + k * (v - u)
 
-        top = p[f"spine_{len(b.spine_fractions)}"]
-        up = (top - p["pelvis"]) / np.linalg.norm(top - p["pelvis"])
-        fwd = np.array([up[1], -up[0], 0.0])
+        torso, up = _torso_capsules(sk, b, look)
+        caps.extend(torso)
         lateral = np.array([0.0, 0.0, 1.0])
-        # Trunk: pelvis across the hips, then left/right columns up the spine (twice as wide as deep).
-        pelvis = p["pelvis"] + 0.025 * up - 0.03 * fwd
-        caps.append(_Capsule(pelvis - 0.075 * lateral, pelvis + 0.075 * lateral, b.pelvis_r_m, b.pelvis_r_m,
-                             look.shorts))
-        spine = [p["pelvis"] + 0.07 * up] + [p[f"spine_{i + 1}"] for i in range(len(b.spine_fractions))]
-        spine[-1] = spine[-1] - 0.05 * up - _TORSO_BACK_M * fwd
-        r0, r1 = b.trunk_r_m
-        n = len(spine) - 1
-        for i in range(n):
-            ra, rb = r0 + (r1 - r0) * i / n, r0 + (r1 - r0) * (i + 1) / n
-            for s in (-1.0, 1.0):
-                caps.append(_Capsule(spine[i] + s * 0.06 * lateral, spine[i + 1] + s * 0.06 * lateral, ra, rb,
-                                     look.shirt))
-        girdle = 0.02 * up - _TORSO_BACK_M * fwd
-        caps.append(_Capsule(p["left_shoulder"] + girdle, p["right_shoulder"] + girdle, 0.062, 0.062, look.shirt,
-                             outline=False))
         caps.append(_Capsule(p["neck_base"] - 0.03 * up, p["head_pivot"], b.neck_r_m, b.neck_r_m * 0.9, look.skin))
         for side in SIDES:
             sh, el, wr, gr = (p[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist", "grip"))
@@ -893,11 +1560,14 @@ class _Renderer:
             caps.append(_Capsule(el, wr, b.forearm_r_m[0], b.forearm_r_m[1], look.skin))
             caps.append(_Capsule(wr, gr + 0.012 * (gr - wr) / np.linalg.norm(gr - wr), 0.033, 0.042, look.skin))
         plates: list[_Plate] = []
-        if barbell is not None:
+        if isinstance(barbell, Kettlebell):
+            caps.extend(_kettlebell_capsules(sk, barbell, look))
+        elif barbell is not None:
             axis_c = 0.5 * (p["left_grip"] + p["right_grip"])
             z = lateral
+            grip_z = float(p["right_grip"][2])
             # The bar is cut at the hands and plates so each piece sorts at its own depth.
-            stops = (-barbell.half_length_m, -barbell.collar_m, -b.grip_half_width_m, b.grip_half_width_m,
+            stops = (-barbell.half_length_m, -barbell.collar_m, -grip_z, grip_z,
                      barbell.collar_m, barbell.half_length_m)
             for lo, hi in itertools.pairwise(stops):
                 r = barbell.bar_radius_m if max(abs(lo), abs(hi)) <= barbell.collar_m else barbell.sleeve_radius_m
@@ -1027,67 +1697,132 @@ class _Renderer:
 # ------------------------------------------------------------------------------------------ clip
 
 
+GROUND_TRUTH_SCHEMAS = ("1.0", "1.1")
+_LEGACY_CAMERA_LABEL = {True: "side", False: "oblique"}
+
+
 def render_clip(
     path: Path | str,
     *,
-    script: DeadliftScript | None = None,
+    script: LiftScript | None = None,
     camera: Camera | None = None,
     body: Body | None = None,
     size: tuple[int, int] = (960, 540),
     fps: float = 30.0,
     seed: int = 0,
     crf: int = 23,
+    noise_sd: float = 0.0,
+    schema: str = GENERATOR_VERSION,
 ) -> GroundTruth:
     """Render a clip to ``path`` (H.264 MP4) and its ground truth to ``ground_truth_path(path)``.
 
-    Deterministic for (script, camera, body, size, fps, seed). Frame i is at t = i / fps seconds.
+    Deterministic for (script, camera, body, size, fps, seed, crf, noise_sd). Frame i is at t = i / fps
+    seconds. ``noise_sd`` adds seeded Gaussian sensor noise (grey levels, sd) before encoding; ``crf``
+    sets the compression (23 libx264's default, 35+ visibly blocky). ``schema`` "1.0" writes the
+    ground truth exactly as generator 1.0 did (clean deadlifts only; kept so the committed
+    ``deadlift_side`` sample regenerates byte for byte); "1.1" adds spine flexion and curvature, the
+    neck angle, the bar's drift and the per-rep fault lists.
     """
     from analyzer.video import VideoWriter  # PyAV at the edge
 
+    if schema not in GROUND_TRUTH_SCHEMAS:
+        raise ValueError(f"schema must be one of {GROUND_TRUTH_SCHEMAS}, got {schema!r}")
     script = script or DeadliftScript()
     camera = camera or Camera()
     body = body or Body()
+    if schema == "1.0" and (not isinstance(script, DeadliftScript) or script.faults or noise_sd):
+        raise ValueError("ground truth 1.0 describes clean deadlifts without noise; use schema 1.1")
     width, height = size
     if width % 2 or height % 2:
         raise ValueError(f"size must be even for H.264 yuv420p, got {width}x{height}")
+    if noise_sd < 0:
+        raise ValueError("noise_sd must be >= 0")
     motion = script.compile(body, seed)
     view = camera.view(size)
     look = Look()
     renderer = _Renderer(view, look, body)
-    n_frames = int(math.floor(motion.duration_s * fps + 1e-9)) + 1
-    frames: list[FrameTruth] = []
+    noise_rng = np.random.default_rng([seed, 1])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with VideoWriter(path, width, height, fps, crf=crf) as writer:
-        for i in range(n_frames):
-            t = i / fps
-            sk = forward_kinematics(motion.pose_at(t), body)
-            writer.write(renderer.draw(sk, motion.barbell), t)
-            rep, phase = motion.phase_at(t)
-            frames.append(_frame_truth(t, rep, phase, sk, view))
-    truth = GroundTruth(
-        generator={
-            "name": GENERATOR_NAME,
-            "version": GENERATOR_VERSION,
-            "seed": seed,
-            "parameters": {
-                "exercise": motion.name,
-                "script": _plain(asdict(script)),
-                "camera": _plain(asdict(camera)),
-                "body": _plain(asdict(body)),
-                "look": _plain(asdict(look)),
-                "crf": crf,
-            },
-        },
-        fps=float(fps),
-        size=(width, height),
-        view={"near_side": view.near_side, "facing": view.facing,
-              "camera": "side" if abs(math.sin(math.radians(camera.azimuth_deg))) > 0.99 else "oblique"},
-        frames=tuple(frames),
-        reps=tuple(_rep_truth(r, frames) for r in motion.reps),
-    )
+        def draw(t: float, sk: Skeleton) -> None:
+            image = renderer.draw(sk, motion.barbell)
+            if noise_sd:
+                noisy = image + noise_rng.normal(0.0, noise_sd, image.shape).astype(np.float32)
+                image = np.clip(noisy, 0, 255).round().astype(np.uint8)
+            writer.write(image, t)
+
+        truth = _simulate(motion, script, camera, body, look, view, fps, seed, crf, noise_sd, schema, draw)
     truth.save(ground_truth_path(path))
     return truth
+
+
+def ground_truth(
+    *,
+    script: LiftScript | None = None,
+    camera: Camera | None = None,
+    body: Body | None = None,
+    size: tuple[int, int] = (960, 540),
+    fps: float = 30.0,
+    seed: int = 0,
+) -> GroundTruth:
+    """The ground truth ``render_clip`` would write for these settings (schema 1.1), without drawing or
+    encoding a frame: fast enough for tables of cases in tests and accuracy studies."""
+    script = script or DeadliftScript()
+    camera = camera or Camera()
+    body = body or Body()
+    motion = script.compile(body, seed)
+    return _simulate(motion, script, camera, body, Look(), camera.view(size), fps, seed, 23, 0.0,
+                     GENERATOR_VERSION, None)
+
+
+def _simulate(motion: Motion, script: LiftScript, camera: Camera, body: Body, look: Look, view: View, fps: float,
+              seed: int, crf: int, noise_sd: float, schema: str,
+              draw: Callable[[float, Skeleton], None] | None) -> GroundTruth:
+    """Step through the motion frame by frame (t = i / fps), drawing each frame if asked; the ground truth."""
+    width, height = view.size
+    bar_ref = 0.5 * (body.toe_m - body.heel_m)  # mid-foot, forward of the ankle
+    n_frames = int(math.floor(motion.duration_s * fps + 1e-9)) + 1
+    frames: list[FrameTruth] = []
+    for i in range(n_frames):
+        t = i / fps
+        sk = forward_kinematics(motion.pose_at(t), body)
+        if draw is not None:
+            draw(t, sk)
+        rep, phase = motion.phase_at(t)
+        frames.append(_frame_truth(t, rep, phase, sk, view, body=body, schema=schema, bar_ref_x_m=bar_ref))
+    parameters: dict[str, Any] = {
+        "exercise": motion.name,
+        "script": _script_params(script),
+        "camera": _plain(asdict(camera)),
+        "body": _plain(asdict(body)),
+        "look": _plain(asdict(look)),
+        "crf": crf,
+    }
+    if schema == "1.0":
+        view_truth: dict[str, Any] = {
+            "near_side": view.near_side, "facing": view.facing,
+            "camera": _LEGACY_CAMERA_LABEL[abs(math.sin(math.radians(camera.azimuth_deg))) > 0.99]}
+    else:
+        parameters["noise_sd"] = noise_sd
+        view_truth = {"near_side": view.near_side, "facing": view.facing, "camera": _camera_kind(view),
+                      "azimuth_deg": camera.azimuth_deg}
+    return GroundTruth(
+        generator={"name": GENERATOR_NAME, "version": schema, "seed": seed, "parameters": parameters},
+        fps=float(fps),
+        size=(width, height),
+        view=view_truth,
+        frames=tuple(frames),
+        reps=tuple(_rep_truth(r, frames, None if schema == "1.0" else motion) for r in motion.reps),
+    )
+
+
+def _script_params(script: LiftScript) -> dict[str, Any]:
+    """The script's fields for the JSON; ``faults`` only when some are injected (1.0 had no such field)."""
+    params = _plain(asdict(script))
+    if not params.get("faults"):
+        params.pop("faults", None)
+    return params
 
 
 def _plain(value: Any) -> Any:
@@ -1098,41 +1833,132 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def make_sample_videos(out_dir: Path | str) -> list[Path]:
-    """Write the project's sample clips (and their ground truth) into ``out_dir``.
+# A body with four equal spine segments, so the back can round; every new sample uses it.
+SEGMENTED_BODY = Body(spine_fractions=(0.25, 0.25, 0.25, 0.25))
+VIEWS: Mapping[str, float] = {"side": 90.0, "oblique": 45.0, "front": 0.0, "side_left": -90.0}
 
-    ``deadlift_side.mp4``: side view, lifter facing right, 960x540, 30 fps, 3 reps, about 11 s.
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """One clip of the sample set: file stem, script, camera azimuth, seed, compression, noise."""
+
+    stem: str
+    script: LiftScript
+    azimuth_deg: float = 90.0
+    seed: int = 0
+    crf: int = SAMPLE_CRF
+    noise_sd: float = 0.0
+    size: tuple[int, int] = (960, 540)
+    fps: float = 30.0
+
+    def render(self, out_dir: Path | str) -> GroundTruth:
+        return render_clip(Path(out_dir) / f"{self.stem}.mp4", script=self.script,
+                           camera=Camera(azimuth_deg=self.azimuth_deg), body=SEGMENTED_BODY, size=self.size,
+                           fps=self.fps, seed=self.seed, crf=self.crf, noise_sd=self.noise_sd)
+
+
+SAMPLES: tuple[SampleSpec, ...] = (
+    SampleSpec("deadlift_rounded_side",
+               DeadliftScript(reps=3, lead_in_s=0.6, hold_s=0.6,
+                              faults=(InjectedFault("spine_flexion", 30.0, reps=(2,)),)), seed=1),
+    SampleSpec("rdl_45deg", RDLScript(reps=3, lead_in_s=0.6), azimuth_deg=45.0, seed=2),
+    SampleSpec("squat_side", SquatScript(reps=3, lead_in_s=0.6), seed=3),
+)
+
+
+LEGACY_SAMPLE = "deadlift_side"
+
+
+def make_sample_videos(out_dir: Path | str, stems: Sequence[str] | None = None) -> list[Path]:
+    """Write the project's sample clips (and their ground truth) into ``out_dir``; returns the paths.
+
+    ``deadlift_side.mp4``: side view, lifter facing right, 960x540, 30 fps, 3 clean reps, about 11 s
+    (generator 1.0 body and ground truth, byte-identical to the committed file). Then ``SAMPLES``:
+    a deadlift set whose second rep rounds the back by 30 deg, an RDL filmed from 45 deg, and a back
+    squat (a negative for the hinge rules), all with ground truth 1.1. ``stems`` picks some of them.
     """
+    known = (LEGACY_SAMPLE, *(spec.stem for spec in SAMPLES))
+    wanted = known if stems is None else tuple(stems)
+    if unknown := set(wanted) - set(known):
+        raise ValueError(f"unknown sample(s) {sorted(unknown)}; the set is {known}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    clip = out / "deadlift_side.mp4"
-    render_clip(clip, script=DeadliftScript(reps=3), camera=Camera(), size=(960, 540), fps=30.0, seed=0,
-                crf=SAMPLE_CRF)
-    return [clip, ground_truth_path(clip)]
+    paths: list[Path] = []
+    if LEGACY_SAMPLE in wanted:
+        clip = out / f"{LEGACY_SAMPLE}.mp4"
+        render_clip(clip, script=DeadliftScript(reps=3), camera=Camera(), size=(960, 540), fps=30.0, seed=0,
+                    crf=SAMPLE_CRF, schema="1.0")
+        paths += [clip, ground_truth_path(clip)]
+    for spec in SAMPLES:
+        if spec.stem in wanted:
+            spec.render(out)
+            paths += [out / f"{spec.stem}.mp4", out / f"{spec.stem}.json"]
+    return paths
+
+
+def script_for(exercise: str, *, reps: int | None = None, faults: Sequence[InjectedFault] = ()) -> LiftScript:
+    """A default script of one exercise (a key of ``SCRIPTS``), with ``reps`` and ``faults`` set."""
+    if exercise not in SCRIPTS:
+        raise ValueError(f"unknown exercise {exercise!r}; choose from {sorted(SCRIPTS)}")
+    cls = SCRIPTS[exercise]
+    kwargs: dict[str, Any] = {"faults": tuple(faults)}
+    if reps is not None:
+        kwargs["reps"] = reps
+    return cls(**kwargs)
+
+
+def parse_fault(text: str) -> InjectedFault:
+    """``kind:size[@rep,rep...]``, e.g. ``spine_flexion:30@2`` or ``bar_drift:0.05``."""
+    head, _, reps = text.partition("@")
+    kind, sep, size = head.partition(":")
+    if not sep:
+        raise ValueError(f"fault {text!r}: expected kind:size[@reps], e.g. spine_flexion:30@2")
+    try:
+        return InjectedFault(kind.strip(), float(size),
+                             tuple(int(r) for r in reps.split(",") if r.strip()) if reps else ())
+    except ValueError as exc:
+        raise ValueError(f"fault {text!r}: {exc}") from None
 
 
 __all__ = [
+    "FAULT_UNITS",
+    "GROUND_TRUTH_SCHEMAS",
+    "SAMPLES",
+    "SCRIPTS",
+    "SEGMENTED_BODY",
     "TRUTH_POINTS",
+    "VIEWS",
     "Barbell",
     "Body",
     "Camera",
     "DeadliftScript",
     "FrameTruth",
+    "GoodMorningScript",
     "GroundTruth",
+    "InjectedFault",
+    "Kettlebell",
+    "KettlebellSwingScript",
     "Motion",
     "Pose",
+    "RDLScript",
     "RepTruth",
     "RepWindow",
+    "SampleSpec",
     "Skeleton",
+    "SquatScript",
     "View",
     "bar_clearance_m",
     "deadlift_bottom_pose",
     "drag_bar",
     "forward_kinematics",
+    "ground_truth",
     "ground_truth_path",
     "hinge_pose",
     "interior_angle_deg",
     "make_sample_videos",
+    "parse_fault",
     "render_clip",
+    "script_for",
+    "spine_chord",
     "trunk_inclination_deg",
 ]
