@@ -68,7 +68,7 @@ TRUE_LOCKOUTS = np.array([r.lockout_s for r in TRUTH.reps])
 def test_sample_clip_end_to_end_through_the_cli(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["analyze", str(SAMPLE), "-o", str(out), "-q", "--exercise", "deadlift"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["annotated.mp4", "pose.npz", "report.json", "reps.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["annotated.mp4", "pose.npz", "report.html", "report.json", "reps.csv"]
     info = probe(out / "annotated.mp4")
     assert info.codec == "h264" and info.width == 960 and info.height == 540 and info.rotation_deg == 0
     with av.open(str(out / "annotated.mp4")) as container:
@@ -162,3 +162,25 @@ def test_clip_with_damaged_frames_is_analysed_with_a_warning(tmp_path, capsys):
     assert lost > 0
     assert any(f"{lost} frame(s) could not be decoded" in w for w in report["warnings"])
     assert f"{lost} frame(s) could not be decoded" in err
+
+
+@pytest.mark.parametrize(
+    ("clip", "reps", "flagged_reps", "not_a_hinge"),
+    [
+        ("deadlift_side.mp4", 3, {}, False),  # clean set: nothing flagged
+        ("deadlift_rounded_side.mp4", 3, {2: "rounded_back"}, False),  # rep 2 rounded 30 deg
+        ("rdl_45deg.mp4", 3, {}, False),
+        ("squat_side.mp4", 0, {}, True),
+    ],
+)
+def test_generated_clips_find_the_injected_faults_and_nothing_else(tmp_path, clip, reps, flagged_reps, not_a_hinge):
+    truth = json.loads(ground_truth_path(SAMPLE_VIDEOS / clip).read_text())
+    assert len([r for r in truth["reps"]]) == 3
+    report = analyze(SAMPLE_VIDEOS / clip, tmp_path / "out", AnalyzeOptions(video=False)).report
+    assert len(report.reps) == reps
+    assert (report.exercise["rules"] is None) == not_a_hinge
+    found = {r.index: {f.code.value for f in r.faults} for r in report.reps if r.faults}
+    assert found == {k: {v} for k, v in flagged_reps.items()}
+    for rep in report.reps:
+        for fault in rep.faults:
+            assert fault.measured > fault.threshold and 0 < fault.severity <= 1 and rep.cues
