@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
@@ -30,7 +28,7 @@ import numpy as np
 
 from analyzer.errors import ConfigError
 from analyzer.reps import RepCount, RepWindow, count_reps
-from analyzer.rules import RuleSet, Threshold, _flatten
+from analyzer.rules import RuleSet, Threshold, load_table, parse_table
 from analyzer.types import Landmark, PoseSequence
 
 L = Landmark
@@ -80,14 +78,8 @@ class Features:
 def load_recognition(path: Path | None = None) -> MappingProxyType[str, Threshold]:
     """Recognition thresholds from ``path`` or the packaged ``models/recognition.toml``."""
     if path is not None:
-        text, source = Path(path).read_text(), str(path)
-    else:
-        text, source = resources.files("analyzer.models").joinpath("recognition.toml").read_text(), "recognition.toml"
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
-    return MappingProxyType(_flatten(data))
+        return parse_table(Path(path).read_text(), str(path)).thresholds
+    return load_table("recognition").thresholds
 
 
 def _value(th: Mapping[str, Threshold], name: str) -> float:

@@ -23,23 +23,34 @@ class Threshold:
 
 
 @dataclass(frozen=True)
-class RuleSet:
-    """One exercise's thresholds, addressed by dotted names such as ``reps.hinged_min_deg``."""
+class ThresholdTable:
+    """A table of thresholds from one TOML file, addressed by dotted names such as ``reps.hinged_min_deg``.
 
-    exercise: str
+    ``name`` is the table's top-level ``exercise`` (rule tables) or ``name`` (other tables).
+    """
+
+    name: str
     version: str
     thresholds: MappingProxyType[str, Threshold]
     sha256: str
 
     @property
     def id(self) -> str:
-        return f"{self.exercise}@{self.version}"
+        return f"{self.name}@{self.version}"
+
+    @property
+    def exercise(self) -> str:
+        return self.name
 
     def value(self, name: str) -> float:
         try:
             return self.thresholds[name].value
         except KeyError:
-            raise ConfigError(f"rule table {self.id} has no threshold {name!r}") from None
+            raise ConfigError(f"threshold table {self.id} has no threshold {name!r}") from None
+
+
+# One exercise's rule table is a ThresholdTable named by its exercise.
+RuleSet = ThresholdTable
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Threshold]:
@@ -58,19 +69,24 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Threshold]:
     return out
 
 
-def parse_rules(text: str, source: str) -> RuleSet:
+def parse_table(text: str, source: str, name_key: str = "name") -> ThresholdTable:
+    """Parse a threshold table; it needs top-level ``name_key`` and ``version``."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
-    if "exercise" not in data or "version" not in data:
-        raise ConfigError(f"{source}: needs top-level 'exercise' and 'version'")
-    return RuleSet(
-        exercise=str(data["exercise"]),
+    if name_key not in data or "version" not in data:
+        raise ConfigError(f"{source}: needs top-level '{name_key}' and 'version'")
+    return ThresholdTable(
+        name=str(data[name_key]),
         version=str(data["version"]),
         thresholds=MappingProxyType(_flatten(data)),
         sha256=hashlib.sha256(text.encode()).hexdigest(),
     )
+
+
+def parse_rules(text: str, source: str) -> RuleSet:
+    return parse_table(text, source, name_key="exercise")
 
 
 def load_rules(exercise: str, rules_dir: Path | None = None) -> RuleSet:
@@ -84,42 +100,6 @@ def load_rules(exercise: str, rules_dir: Path | None = None) -> RuleSet:
         return parse_rules(path.read_text(), str(path))
     resource = resources.files("analyzer.models").joinpath("rules", f"{exercise}.toml")
     return parse_rules(resource.read_text(), f"rules/{exercise}.toml")
-
-
-@dataclass(frozen=True)
-class ThresholdTable:
-    """A non-exercise threshold table (such as ``models/view.toml``), addressed by dotted names."""
-
-    name: str
-    version: str
-    thresholds: MappingProxyType[str, Threshold]
-    sha256: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    def value(self, name: str) -> float:
-        try:
-            return self.thresholds[name].value
-        except KeyError:
-            raise ConfigError(f"threshold table {self.id} has no threshold {name!r}") from None
-
-
-def parse_table(text: str, source: str) -> ThresholdTable:
-    """Parse a threshold table; it needs top-level ``name`` and ``version``."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
-    if "name" not in data or "version" not in data:
-        raise ConfigError(f"{source}: needs top-level 'name' and 'version'")
-    return ThresholdTable(
-        name=str(data["name"]),
-        version=str(data["version"]),
-        thresholds=MappingProxyType(_flatten(data)),
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
-    )
 
 
 def load_table(name: str, models_dir: Path | None = None) -> ThresholdTable:
