@@ -43,7 +43,8 @@ def banner_text(rep: Rep) -> str:
     depth = rep.metrics.get("trunk_incline_max_deg", float("nan"))
     down = rep.metrics.get("descent_s", float("nan"))
     up = rep.metrics.get("ascent_s", float("nan"))
-    return f"Rep {rep.index}: depth {depth:.0f} deg, down {down:.1f} s, up {up:.1f} s"
+    text = f"Rep {rep.index}: depth {depth:.0f} deg, down {down:.1f} s, up {up:.1f} s"
+    return f"{text} - {rep.cues[0]}" if rep.cues else text
 
 
 def draw_frame(
