@@ -44,7 +44,7 @@ def banner_text(rep: Rep) -> str:
     down = rep.metrics.get("descent_s", float("nan"))
     up = rep.metrics.get("ascent_s", float("nan"))
     text = f"Rep {rep.index}: depth {depth:.0f} deg, down {down:.1f} s, up {up:.1f} s"
-    return f"{text} - {rep.cues[0]}" if rep.cues else text
+    return f"{text}\n{rep.cues[0]}" if rep.cues else text
 
 
 def draw_frame(
@@ -80,10 +80,14 @@ def draw_frame(
     for i, text in enumerate(lines):
         cv2.putText(out, text, (10, line_h * (i + 1)), font, size, TEXT_RGB, max(1, thick - 1), cv2.LINE_AA)
     if banner:
-        (tw, th), _ = cv2.getTextSize(banner, font, size, max(1, thick - 1))
-        y0 = h - th - 30
-        cv2.rectangle(out, (0, y0 - 10), (min(w, tw + 30), h), PANEL_RGB, -1)
-        cv2.putText(out, banner, (15, h - 20), font, size, TEXT_RGB, max(1, thick - 1), cv2.LINE_AA)
+        weight = max(1, thick - 1)
+        lines = banner.split("\n")
+        sizes = [cv2.getTextSize(line, font, size, weight)[0] for line in lines]
+        width = max(tw for tw, _ in sizes)
+        y0 = h - line_h * len(lines) - 10
+        cv2.rectangle(out, (0, y0), (min(w, width + 30), h), PANEL_RGB, -1)
+        for i, line in enumerate(lines):
+            cv2.putText(out, line, (15, y0 + line_h * (i + 1) - 4), font, size, TEXT_RGB, weight, cv2.LINE_AA)
     return out
 
 
