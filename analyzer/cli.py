@@ -92,6 +92,30 @@ def _parser() -> argparse.ArgumentParser:
                           help="working folder: per-clip outputs (reused on rerun) and the tables")
     evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
+    batch = commands.add_parser(
+        "batch", help="analyse many clips (folders, files, CSV manifests) into tidy tables",
+        description="Analyse every clip into OUTDIR/clips/<name>/ and write reps.parquet/.csv (one row per rep), "
+                    "clips.parquet/.csv (one row per clip) and provenance.json. A rerun skips finished clips.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    batch.add_argument("inputs", type=Path, nargs="+", metavar="INPUT",
+                       help="clip files, folders (searched recursively) or CSV manifests with a 'path' column")
+    batch.add_argument("-o", "--outdir", type=Path, required=True, help="output folder (created if missing)")
+    batch.add_argument("--workers", type=int, default=1,
+                       help="parallel clips: local processes, or Dask workers with --cluster local")
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                       help="run on an existing Dask cluster (needs the 'cluster' extra)")
+    where.add_argument("--cluster", choices=("local",), default=None,
+                       help="start a Dask LocalCluster on 127.0.0.1 with --workers processes")
+    batch.add_argument("--exercise", choices=EXERCISE_CHOICES, default="auto", help="which rule table to judge by")
+    batch.add_argument("--no-video", dest="video", action="store_false", help="skip the annotated videos")
+    batch.add_argument("--rules-dir", type=Path, default=None,
+                       help="folder of <exercise>.toml rule tables to use instead of the packaged ones")
+    batch.add_argument("--rescore", action="store_true",
+                       help="re-judge from each clip's cached pose.npz (new thresholds) without running the model")
+    batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
     synth = commands.add_parser(
         "synth", help="regenerate the generated sample clips and their ground truth",
         description="Render the project's synthetic sample clips (deterministic) with ground-truth JSON beside each.",
@@ -142,6 +166,28 @@ def _run_eval(args: argparse.Namespace) -> int:
     (args.out / "eval_scores.json").write_text(scores_json(scores) + "\n")
     print(format_scores(scores))
     print(f"wrote {args.out / 'eval_clips.csv'} and {args.out / 'eval_scores.json'}")
+    return 0
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from analyzer.batch import BatchOptions, run_batch
+    from analyzer.pipeline import AnalyzeOptions
+
+    options = AnalyzeOptions(exercise=args.exercise, video=args.video, rules_dir=args.rules_dir)
+    batch = BatchOptions(workers=args.workers, scheduler=args.scheduler, cluster=args.cluster,
+                         rescore=args.rescore, show_progress=not args.quiet)
+    result = run_batch(args.inputs, args.outdir, options, batch)
+    for outcome in result.outcomes:
+        if outcome.status == "error":
+            print(f"error: {outcome.name}: {outcome.error}", file=sys.stderr)
+    actions = {a: sum(o.action == a for o in result.outcomes) for a in ("analyzed", "rescored", "skipped")}
+    print(f"{len(result.outcomes)} clip(s): {actions['analyzed']} analysed, {actions['rescored']} re-scored, "
+          f"{actions['skipped']} already done, {result.errors} failed; {result.reps} rep(s)")
+    for path in result.tables:
+        print(f"wrote {path}")
+    if result.interrupted:
+        print("interrupted: the finished clips' rows were kept; rerun to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -217,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_analyze(args)
         if args.command == "eval":
             return _run_eval(args)
+        if args.command == "batch":
+            return _run_batch(args)
         if args.command == "synth":
             return _run_synth(args)
     except AnalyzerError as exc:

@@ -10,8 +10,7 @@ import hashlib
 import json
 import platform
 import time
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -170,12 +169,21 @@ def judge_reps(reps: tuple[Rep, ...], kin: Kinematics, rules: RuleSet, view: Vie
     return tuple(judged)
 
 
+def bar_speed_metrics(kin: Kinematics, window: RepWindow) -> dict[str, float]:
+    """Peak upward bar (wrist) speed between the bottom and lockout, named with its unit."""
+    if kin.bar_speed is None:
+        return {}
+    unit = kin.bar_speed_unit.replace("/", "_per_")
+    up = kin.bar_speed[window.bottom:window.lockout + 1]
+    return {f"bar_speed_peak_{unit}": float(np.nanmax(up)) if np.isfinite(up).any() else float("nan")}
+
+
 def find_reps(seq: PoseSequence, kin: Kinematics, rules: RuleSet) -> tuple[tuple[Rep, ...], str]:
     """Reps and the name of the signal that drove the count ('trunk_2d' or 'trunk_3d')."""
     counted = count_reps(seq, kin.trunk_inclination_deg, rules, kin.hip_angle_deg)
     reps = tuple(
         Rep(index=i + 1, start_s=w.start_s, bottom_s=w.bottom_s, lockout_s=w.lockout_s, end_s=w.end_s,
-            metrics=rep_metrics(counted.signal, w))
+            metrics={**rep_metrics(counted.signal, w), **bar_speed_metrics(kin, w)})
         for i, w in enumerate(counted.windows)
     )
     return reps, counted.signal_name
@@ -213,6 +221,126 @@ def _clip_metadata(info: VideoInfo, seq: PoseSequence, stats: DecodeStats, sha: 
         "duration_s": float(seq.t[-1]) if len(seq) else 0.0, "frames": len(seq),
         "frames_lost": stats.lost, "frames_with_lifter": int(seq.detected.sum()),
     }
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What judging a PoseSequence found: measures, view, the rule table used, reps and warnings."""
+
+    kin: Kinematics
+    view: ViewReport
+    rules: RuleSet | None
+    recognition: Recognition | None
+    reps: tuple[Rep, ...]
+    signal_name: str
+    warnings: tuple[str, ...]
+
+
+def judge_pose(seq: PoseSequence, options: AnalyzeOptions = AnalyzeOptions(), *, name: str = "clip") -> Judged:
+    """Measure, find the view, choose the rules, count and judge the reps of one PoseSequence (no I/O
+    beyond reading the rule tables). Raises NoPersonError when nobody was found in any frame."""
+    if not seq.detected.any():
+        raise NoPersonError(f"{name}: nobody was found in any frame")
+    run_warnings: list[str] = []
+    kin = measure(seq, options.filters, height_m=options.height_m)
+    view = analyze_view(seq)
+    rules, recognition = choose_rules(options.exercise, seq, kin, options.rules_dir)
+    signal_name = ""
+    if rules is None:
+        reps: tuple[Rep, ...] = ()
+        run_warnings.append(
+            f"this doesn't look like a hip hinge ({recognition.reason if recognition else 'unknown'}); "
+            "no reps were judged; pass --exercise to analyse it as a hinge anyway"
+        )
+    else:
+        if recognition is not None and recognition.exercise == "not_hinge":
+            run_warnings.append(
+                f"this looks more like something other than a hip hinge ({recognition.reason}); "
+                f"judged with the {rules.exercise} rules since it also shows hinge evidence"
+            )
+        found, signal_name = find_reps(seq, kin, rules)
+        reps = judge_reps(found, kin, rules, view, load_cues())
+    if not view.sagittal and view.view != "unknown":
+        run_warnings.append(
+            f"filmed from the {view.view}: depth, back, lockout, neck and bar-path checks can't be judged "
+            "from this view; film from the side for those"
+        )
+    if view.quality.verdict == "poor":
+        run_warnings.append("capture quality is poor: " + "; ".join(view.quality.reasons))
+    return Judged(kin=kin, view=view, rules=rules, recognition=recognition, reps=reps, signal_name=signal_name,
+                  warnings=tuple(run_warnings))
+
+
+def _provenance(options: AnalyzeOptions, rules: RuleSet | None, model: Mapping[str, Any], key: str, cached: bool,
+                timing: Mapping[str, float]) -> dict[str, Any]:
+    return {
+        "package": "hinge-analyzer", "version": __version__,
+        "model": dict(model),
+        "rules": {"id": rules.id, "sha256": rules.sha256} if rules else None,
+        "filters": asdict(options.filters), "pose": asdict(options.pose),
+        "pose_cache_key": key, "pose_from_cache": cached,
+        "python": platform.python_version(), "platform": platform.platform(),
+        "timing_s": dict(timing),
+    }
+
+
+def build_report(seq: PoseSequence, judged: Judged, options: AnalyzeOptions, *, clip: Mapping[str, Any],
+                 provenance: Mapping[str, Any], warnings_before: tuple[str, ...] = ()) -> Report:
+    """The Report of a judged PoseSequence; ``warnings_before`` (decode warnings) come first."""
+    recognition, rules = judged.recognition, judged.rules
+    return Report(
+        clip=clip,
+        exercise={
+            "requested": options.exercise, "rules": rules.id if rules else None,
+            "recognized": recognition.exercise if recognition else None,
+            "confidence": recognition.confidence if recognition else None,
+            "scores": recognition.scores if recognition else {},
+            "reason": recognition.reason if recognition else "chosen by the user",
+            "rep_signal": judged.signal_name,
+        },
+        reps=judged.reps,
+        summary=_summary(judged.reps, judged.kin, seq, judged.view),
+        view=asdict(judged.view),
+        warnings=(*warnings_before, *judged.warnings),
+        provenance=provenance,
+    )
+
+
+def _write_reports(staged: StagedOutput, report: Report, kin: Kinematics, video: bool) -> None:
+    write_json(report, staged.path("report.json"))
+    write_html(report, _plot_series(kin), staged.path("report.html"), "annotated.mp4" if video else None)
+    write_reps_csv(report.reps, staged.path("reps.csv"))
+
+
+def analyze_pose(
+    seq: PoseSequence,
+    outdir: Path | str,
+    options: AnalyzeOptions = AnalyzeOptions(),
+    *,
+    clip: Mapping[str, Any],
+    provenance: Mapping[str, Any] | None = None,
+) -> AnalysisResult:
+    """Re-judge an already estimated PoseSequence (say ``pose.npz``) without the model or the video.
+
+    ``clip`` is the report's clip metadata (from the earlier report.json); ``provenance`` the earlier
+    provenance, whose model and pose-cache entries are kept (the landmarks came from that model). Writes
+    report.json, report.html and reps.csv to OUTDIR (pose.npz there is left as it is; no annotated video,
+    ``options.video`` is ignored). Raises NoPersonError / ConfigError like ``analyze``.
+    """
+    outdir = Path(outdir)
+    before = dict(provenance or {})
+    started = time.perf_counter()
+    judged = judge_pose(seq, options, name=str(clip.get("file", "clip")))
+    timing = {"pose_s": 0.0, "judge_s": time.perf_counter() - started}
+    prov = _provenance(options, judged.rules, before.get("model") or {}, str(before.get("pose_cache_key", "")),
+                       True, timing)
+    prov["pose"] = before.get("pose", prov["pose"])
+    prov["rescored"] = True
+    with StagedOutput(outdir) as staged:
+        report = build_report(seq, judged, options, clip=clip, provenance=prov)
+        _write_reports(staged, report, judged.kin, False)
+        moved = staged.commit()
+    return AnalysisResult(report=report, outputs=tuple(moved))
 
 
 def analyze(
@@ -256,33 +384,7 @@ def analyze(
             run_warnings.append(f"{stats.lost} frame(s) could not be decoded and were skipped")
         if stats.timestamp_fixes:
             run_warnings.append(f"{stats.timestamp_fixes} frame(s) had out-of-order timestamps")
-        if not seq.detected.any():
-            raise NoPersonError(f"{clip.name}: nobody was found in any frame")
-        kin = measure(seq, options.filters, height_m=options.height_m)
-        view = analyze_view(seq)
-        rules, recognition = choose_rules(options.exercise, seq, kin, options.rules_dir)
-        signal_name = ""
-        if rules is None:
-            reps: tuple[Rep, ...] = ()
-            run_warnings.append(
-                f"this doesn't look like a hip hinge ({recognition.reason if recognition else 'unknown'}); "
-                "no reps were judged; pass --exercise to analyse it as a hinge anyway"
-            )
-        else:
-            if recognition is not None and recognition.exercise == "not_hinge":
-                run_warnings.append(
-                    f"this looks more like something other than a hip hinge ({recognition.reason}); "
-                    f"judged with the {rules.exercise} rules since it also shows hinge evidence"
-                )
-            found, signal_name = find_reps(seq, kin, rules)
-            reps = judge_reps(found, kin, rules, view, load_cues())
-        if not view.sagittal and view.view != "unknown":
-            run_warnings.append(
-                f"filmed from the {view.view}: depth, back, lockout, neck and bar-path checks can't be judged "
-                "from this view; film from the side for those"
-            )
-        if view.quality.verdict == "poor":
-            run_warnings.append("capture quality is poor: " + "; ".join(view.quality.reasons))
+        judged = judge_pose(seq, options, name=clip.name)
         seq.save(staged.path("pose.npz"))
         if options.video:
             started = time.perf_counter()
@@ -290,39 +392,19 @@ def analyze(
             try:
                 render_video(
                     iter_frames(clip, DecodeStats(), max_side=max(size)), staged.path("annotated.mp4"), size,
-                    info.nominal_fps or 30.0, seq, kin, reps, options.render, on_frame=progress.start("video"),
+                    info.nominal_fps or 30.0, seq, judged.kin, judged.reps, options.render,
+                    on_frame=progress.start("video"),
                 )
             finally:
                 progress.close()
             timing["render_s"] = time.perf_counter() - started
-        report = Report(
-            clip=_clip_metadata(info, seq, stats, sha),
-            exercise={
-                "requested": options.exercise, "rules": rules.id if rules else None,
-                "recognized": recognition.exercise if recognition else None,
-                "confidence": recognition.confidence if recognition else None,
-                "scores": recognition.scores if recognition else {},
-                "reason": recognition.reason if recognition else "chosen by the user",
-                "rep_signal": signal_name,
-            },
-            reps=reps,
-            summary=_summary(reps, kin, seq, view),
-            view=asdict(view),
-            warnings=tuple(run_warnings),
-            provenance={
-                "package": "hinge-analyzer", "version": __version__,
-                "model": {"file": model.path.name, "sha256": model.sha256, "bundled": model.bundled},
-                "rules": {"id": rules.id, "sha256": rules.sha256} if rules else None,
-                "filters": asdict(options.filters), "pose": asdict(options.pose),
-                "pose_cache_key": key, "pose_from_cache": cached,
-                "python": platform.python_version(), "platform": platform.platform(),
-                "timing_s": timing,
-            },
+        model_block = {"file": model.path.name, "sha256": model.sha256, "bundled": model.bundled}
+        report = build_report(
+            seq, judged, options, clip=_clip_metadata(info, seq, stats, sha),
+            provenance=_provenance(options, judged.rules, model_block, key, cached, timing),
+            warnings_before=tuple(run_warnings),
         )
-        write_json(report, staged.path("report.json"))
-        write_html(report, _plot_series(kin), staged.path("report.html"),
-                   "annotated.mp4" if options.video else None)
-        write_reps_csv(reps, staged.path("reps.csv"))
+        _write_reports(staged, report, judged.kin, options.video)
         moved = staged.commit()
     if on_progress is not None:
         on_progress("done", 1.0)
@@ -337,11 +419,7 @@ def _plot_series(kin: Kinematics) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _summary(reps: tuple[Rep, ...], kin: Kinematics, seq: PoseSequence, view: ViewReport) -> dict[str, Any]:
-    depths = np.array([r.metrics["trunk_incline_max_deg"] for r in reps], float)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # empty sets give NaN, reported as null
-        mean_depth = float(np.nanmean(depths)) if len(depths) else float("nan")
-        cv = float(np.nanstd(depths) / mean_depth) if len(depths) > 1 and mean_depth else float("nan")
+    set_level = set_consistency(reps)
     flagged = sorted({f.code.value for r in reps for f in r.faults})
     return {
         "rep_count": len(reps),
@@ -354,6 +432,38 @@ def _summary(reps: tuple[Rep, ...], kin: Kinematics, seq: PoseSequence, view: Vi
         "frontal": frontal_metrics(seq) if view.view in ("front", "rear") else {
             "not_judged": f"filmed from the {view.view}: hip and shoulder levelness need a front or rear view"},
         "near_side": view.near_side if view.near_side != "unknown" else kin.side,
-        "trunk_incline_max_deg_mean": mean_depth,
-        "trunk_incline_max_deg_cv": cv,
+        **set_level,
+    }
+
+
+def coefficient_of_variation(values: np.ndarray) -> float:
+    """std / mean over finite values; NaN with fewer than two."""
+    finite = values[np.isfinite(values)]
+    if len(finite) < 2 or not np.mean(finite):
+        return float("nan")
+    return float(np.std(finite) / np.mean(finite))
+
+
+def set_consistency(reps: tuple[Rep, ...]) -> dict[str, float]:
+    """Set-level figures: mean depth, rep-to-rep CV of depth and tempo, and velocity loss.
+
+    Velocity loss is 1 - (last rep's peak bar speed / the set's best), the usual fatigue measure.
+    """
+    def column(name: str) -> np.ndarray:
+        return np.array([r.metrics.get(name, np.nan) for r in reps], float)
+
+    depths = column("trunk_incline_max_deg")
+    speed_names = sorted({k for r in reps for k in r.metrics if k.startswith("bar_speed_peak_")})
+    speeds = column(speed_names[0]) if speed_names else np.array([])
+    finite_speeds = speeds[np.isfinite(speeds)]
+    loss = float("nan")
+    if len(finite_speeds) >= 2 and np.max(finite_speeds) > 0:
+        loss = float(1.0 - finite_speeds[-1] / np.max(finite_speeds))
+    return {
+        "trunk_incline_max_deg_mean": float(np.mean(depths[np.isfinite(depths)])) if np.isfinite(depths).any()
+        else float("nan"),
+        "trunk_incline_max_deg_cv": coefficient_of_variation(depths),
+        "descent_s_cv": coefficient_of_variation(column("descent_s")),
+        "ascent_s_cv": coefficient_of_variation(column("ascent_s")),
+        "velocity_loss": loss,
     }

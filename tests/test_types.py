@@ -57,3 +57,19 @@ def test_report_is_json_plain_with_nan_as_null():
     plain = report.to_dict()
     assert plain["reps"][0]["metrics"] == {"trunk_incline_max_deg": 61.5, "x": None}
     assert isinstance(plain["clip"]["fps"], float) and plain["schema_version"] == REPORT_SCHEMA_VERSION
+
+
+def test_set_consistency_figures():
+    from analyzer.pipeline import set_consistency
+
+    def rep(i, depth, down, up, speed):
+        return Rep(i, 0.0, 1.0, 2.0, 3.0, {"trunk_incline_max_deg": depth, "descent_s": down, "ascent_s": up,
+                                           "bar_speed_peak_m_per_s": speed})
+
+    s = set_consistency((rep(1, 60, 1.0, 1.0, 0.8), rep(2, 64, 1.0, 1.2, 1.0), rep(3, 62, 1.0, 1.4, 0.6)))
+    assert s["trunk_incline_max_deg_mean"] == pytest.approx(62.0)
+    assert s["trunk_incline_max_deg_cv"] == pytest.approx(np.std([60, 64, 62]) / 62)
+    assert s["descent_s_cv"] == pytest.approx(0.0)
+    assert s["velocity_loss"] == pytest.approx(1 - 0.6 / 1.0)
+    single = set_consistency((rep(1, 60, 1.0, 1.0, 0.8),))
+    assert np.isnan(single["trunk_incline_max_deg_cv"]) and np.isnan(single["velocity_loss"])
