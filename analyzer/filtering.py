@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 from analyzer.options import opt
 
@@ -62,6 +61,8 @@ def lowpass(t: np.ndarray, values: np.ndarray, cutoff_hz: float, order: int = 2)
 
     Runs too short for the filter's padding are returned unfiltered.
     """
+    from scipy.signal import butter, sosfiltfilt  # imported here: `hinge --help` should not load scipy
+
     out = np.array(values, dtype=np.float64, copy=True)
     for start, stop in _runs(~np.isnan(out)):
         seg_t, seg = t[start:stop], out[start:stop]

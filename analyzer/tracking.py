@@ -12,7 +12,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 # A detection joins a track when its centre is within this many body sizes of the track's last centre.
 LINK_GATE_BODY_SIZES = 0.5
@@ -52,6 +51,8 @@ def link_tracks(detections: list[list[Detection]]) -> list[list[tuple[int, int]]
     Returns:
         Tracks, each a list of (frame index, detection index) in frame order.
     """
+    from scipy.optimize import linear_sum_assignment  # imported here: the CLI's start-up should not load scipy
+
     tracks: list[list[tuple[int, int]]] = []
     open_tracks: list[int] = []  # indices into tracks that may continue
     for frame, people in enumerate(detections):
