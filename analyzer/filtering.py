@@ -50,7 +50,7 @@ def fill_gaps(t: np.ndarray, values: np.ndarray, max_gap_s: float) -> np.ndarray
     return out.reshape(np.shape(values))
 
 
-def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(valid: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index ranges of consecutive True values."""
     edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
@@ -64,7 +64,7 @@ def lowpass(t: np.ndarray, values: np.ndarray, cutoff_hz: float, order: int = 2)
     from scipy.signal import butter, sosfiltfilt  # imported here: `hinge --help` should not load scipy
 
     out = np.array(values, dtype=np.float64, copy=True)
-    for start, stop in _runs(~np.isnan(out)):
+    for start, stop in true_runs(~np.isnan(out)):
         seg_t, seg = t[start:stop], out[start:stop]
         if stop - start < 4:
             continue

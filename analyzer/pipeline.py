@@ -21,6 +21,7 @@ from analyzer import __version__
 from analyzer.cues import cues_for, load_cues
 from analyzer.errors import NoPersonError
 from analyzer.faults import Judgement, faults_of, judge, not_judged
+from analyzer.files import file_sha256
 from analyzer.filtering import FilterOptions
 from analyzer.html_report import write_html
 from analyzer.kinematics import Kinematics, frontal_metrics, measure
@@ -60,14 +61,6 @@ class AnalyzeOptions:
 class AnalysisResult:
     report: Report
     outputs: tuple[Path, ...]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _Progress:

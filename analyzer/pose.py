@@ -8,7 +8,6 @@ when loaded; ``HINGE_POSE_MODEL=/path/file.task`` selects another bundle. Nothin
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.errors import ModelError, NoPersonError
+from analyzer.files import file_sha256 as _sha256
 from analyzer.options import opt
 from analyzer.outline import DEFAULT_RAY_FRACTIONS, torso_outline
 from analyzer.tracking import Detection, select_lifter
@@ -47,14 +47,6 @@ class ModelInfo:
     path: Path
     sha256: str
     bundled: bool
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_model() -> ModelInfo:

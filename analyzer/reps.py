@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analyzer.filtering import fill_gaps
+from analyzer.filtering import fill_gaps, true_runs
 from analyzer.rules import RuleSet
 from analyzer.types import Landmark, PoseSequence
 
@@ -172,7 +172,7 @@ def camera_cuts(seq: PoseSequence, max_jump_torso: float, window_s: float) -> np
         jumped[i] = move > max_jump_torso or scale > 1 + max_jump_torso
     # one cut per run of flagged frames: the frame where the change is centred
     out = np.zeros(len(seq), bool)
-    for start, stop in _runs(jumped):
+    for start, stop in true_runs(jumped):
         out[(start + stop) // 2] = True
     return out
 
@@ -190,14 +190,9 @@ def running_median(t: np.ndarray, x: np.ndarray, window_s: float) -> np.ndarray:
     return out
 
 
-def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
-
-
 def _held_lockout(t: np.ndarray, locked: np.ndarray, h: int, min_lockout_s: float) -> int:
     """First index from ``h`` on that starts a lockout held ``min_lockout_s`` (or to the end); -1 if none."""
-    for start, stop in _runs(locked[h:]):
+    for start, stop in true_runs(locked[h:]):
         a, b = h + int(start), h + int(stop)
         if b == len(locked) or t[b - 1] - t[a] >= min_lockout_s:
             return a
@@ -262,7 +257,7 @@ def segment_reps(
     valid = ~np.isnan(x)
     reps: list[RepWindow] = []
     cut_at = np.flatnonzero(breaks) if breaks is not None else np.zeros(0, int)
-    for start, stop in _runs(valid):
+    for start, stop in true_runs(valid):
         bounds = [int(start), *(int(c) for c in cut_at if start < c < stop), int(stop)]
         for a, b in itertools.pairwise(bounds):
             reps.extend(_segment_run(t[a:b], x[a:b], hips[a:b], a, thresholds))
