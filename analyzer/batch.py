@@ -513,6 +513,9 @@ def run_batch(
         raise OutputError(f"{outdir}: cannot create the output folder ({exc.strerror})") from exc
     model = resolve_model()
     settings = settings_hash(options)
+    if options.speed.pose_workers == 0 and (batch.workers > 1 or batch.scheduler or batch.cluster):
+        # clips already run side by side: a clip splitting itself across processes would oversubscribe
+        options = replace(options, speed=replace(options.speed, pose_workers=1))
     outcomes: dict[str, ClipOutcome] = {}
     todo = []
     for job in jobs:  # resume: finished clips are picked up here, without starting any worker

@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     from analyzer.filtering import FilterOptions
     from analyzer.pipeline import EXERCISE_CHOICES
     from analyzer.pose import PoseOptions
+    from analyzer.pose_runner import SpeedOptions
     from analyzer.render import RenderOptions
     from analyzer.video import VideoLimits
 
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     add_dataclass_flags(analyze, PoseOptions, "pose model")
     add_dataclass_flags(analyze, FilterOptions, "signal cleaning")
     add_dataclass_flags(analyze, RenderOptions, "annotated video")
+    add_dataclass_flags(analyze, SpeedOptions, "speed")
 
     evaluate = commands.add_parser(
         "eval", help="score the analyzer against a labelled set of clips",
@@ -220,6 +222,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from analyzer.filtering import FilterOptions
     from analyzer.pipeline import AnalyzeOptions, analyze
     from analyzer.pose import PoseOptions
+    from analyzer.pose_runner import SpeedOptions
     from analyzer.render import RenderOptions
     from analyzer.video import VideoLimits
 
@@ -227,7 +230,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         exercise=args.exercise, video=args.video, rules_dir=args.rules_dir, height_m=args.height_m,
         limits=_build_options(VideoLimits, args), pose=_build_options(PoseOptions, args),
         filters=_build_options(FilterOptions, args), render=_build_options(RenderOptions, args),
-        show_progress=not args.quiet,
+        show_progress=not args.quiet, speed=_build_options(SpeedOptions, args),
     )
     result = analyze(args.clip, args.outdir, options)
     report = result.report

@@ -26,7 +26,8 @@ from analyzer.filtering import FilterOptions
 from analyzer.html_report import write_html
 from analyzer.kinematics import Kinematics, frontal_metrics, measure
 from analyzer.outputs import StagedOutput
-from analyzer.pose import PoseOptions, estimate, resolve_model
+from analyzer.pose import PoseOptions, resolve_model
+from analyzer.pose_runner import PoseRun, SpeedOptions, run_pose
 from analyzer.recognition import Recognition, recognize
 from analyzer.render import RenderOptions, render_video
 from analyzer.report import write_json, write_reps_csv
@@ -55,6 +56,7 @@ class AnalyzeOptions:
     rules_dir: Path | None = None
     height_m: float | None = None
     show_progress: bool = False
+    speed: SpeedOptions = field(default_factory=SpeedOptions)
 
 
 @dataclass(frozen=True)
@@ -265,13 +267,14 @@ def judge_pose(seq: PoseSequence, options: AnalyzeOptions = AnalyzeOptions(), *,
 
 
 def _provenance(options: AnalyzeOptions, rules: RuleSet | None, model: Mapping[str, Any], key: str, cached: bool,
-                timing: Mapping[str, float]) -> dict[str, Any]:
+                timing: Mapping[str, float], pose_run: PoseRun | None = None) -> dict[str, Any]:
     return {
         "package": "hinge-analyzer", "version": __version__,
         "model": dict(model),
         "rules": {"id": rules.id, "sha256": rules.sha256} if rules else None,
         "filters": asdict(options.filters), "pose": asdict(options.pose),
         "pose_cache_key": key, "pose_from_cache": cached,
+        "pose_run": pose_run.as_dict() if pose_run else None,
         "python": platform.python_version(), "platform": platform.platform(),
         "timing_s": dict(timing),
     }
@@ -363,16 +366,22 @@ def analyze(
         started = time.perf_counter()
         seq = _cached_pose(outdir, key)
         cached = seq is not None
+        pose_run = None
         if seq is None:
-            frames = iter_frames(clip, stats, max_side=options.pose.max_side)
             try:
-                seq = estimate(frames, (info.width, info.height), options.pose, model=model,
-                               on_frame=progress.start("pose"))
+                seq, stats, pose_run = run_pose(clip, info, options.pose, options.speed, model=model,
+                                                on_frame=progress.start("pose"))
             finally:
                 progress.close()
         else:
             stats.decoded = len(seq)
         timing["pose_s"] = time.perf_counter() - started
+        if pose_run is not None and pose_run.thinned_frames:
+            rate = len(seq) / max(float(seq.t[-1] - seq.t[0]), 1e-9) if len(seq) > 1 else 0.0
+            run_warnings.append(
+                f"high-frame-rate clip: analysed at {rate:.0f} fps ({pose_run.thinned_frames} of "
+                f"{pose_run.thinned_frames + len(seq)} frames skipped by the model); the annotated video "
+                "keeps every frame, with landmarks interpolated")
         if stats.lost:
             run_warnings.append(f"{stats.lost} frame(s) could not be decoded and were skipped")
         if stats.timestamp_fixes:
@@ -394,7 +403,7 @@ def analyze(
         model_block = {"file": model.path.name, "sha256": model.sha256, "bundled": model.bundled}
         report = build_report(
             seq, judged, options, clip=_clip_metadata(info, seq, stats, sha),
-            provenance=_provenance(options, judged.rules, model_block, key, cached, timing),
+            provenance=_provenance(options, judged.rules, model_block, key, cached, timing, pose_run),
             warnings_before=tuple(run_warnings),
         )
         _write_reports(staged, report, judged.kin, options.video)

@@ -40,6 +40,10 @@ class PoseOptions:
     min_tracking_confidence: float = opt(0.5, "score needed to track rather than re-detect")
     segmentation: bool = opt(True, "compute person masks for the back-outline measure")
     max_side: int = opt(960, "frames are scaled down to this longer side (pixels) for the model")
+    people_survey: bool = opt(True, "look for people on 16 frames spread over the clip first; when nobody "
+                                    "else is in view, track one person (about twice as fast)")
+    max_analysis_fps: float = opt(60.0, "slow-motion clips are thinned to this rate for the model; the "
+                                        "annotated video keeps every frame")
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,59 @@ class PoseEstimator:
         self.close()
 
 
+SURVEY_FRAMES = 16
+
+
+@dataclass(frozen=True)
+class PeopleSurvey:
+    """How many people the model saw at most on frames spread over the clip, and what that decides."""
+
+    frames: int
+    most_people: int
+    tracked_people: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"frames": self.frames, "most_people": self.most_people, "tracked_people": self.tracked_people}
+
+
+def survey_people(frames: Iterable[Frame], options: PoseOptions = PoseOptions(), *,
+                  model: ModelInfo | None = None) -> PeopleSurvey:
+    """Count people on a few still frames (IMAGE mode, ``options.max_people`` poses).
+
+    Tracking one person in VIDEO mode runs the person detector only when the track is lost, while
+    looking for two runs it on every frame that has fewer: about half the speed. When no frame of the
+    survey shows a second person, the clip is analysed tracking one; otherwise the lifter is chosen
+    among all tracks as before.
+    """
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    model = model or resolve_model()
+    settings = vision.PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model.path)),
+        running_mode=vision.RunningMode.IMAGE,
+        num_poses=options.max_people,
+        min_pose_detection_confidence=options.min_detection_confidence,
+        min_pose_presence_confidence=options.min_presence_confidence,
+        output_segmentation_masks=False,
+    )
+    count = most = 0
+    with _native_logs_silenced():
+        landmarker = vision.PoseLandmarker.create_from_options(settings)
+    try:
+        for frame in frames:
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame.image))
+            with _native_logs_silenced():
+                result = landmarker.detect(image)
+            most = max(most, len(result.pose_landmarks))
+            count += 1
+    finally:
+        with _native_logs_silenced():
+            landmarker.close()
+    tracked = options.max_people if most >= 2 else 1
+    return PeopleSurvey(frames=count, most_people=most, tracked_people=tracked)
+
+
 def _torso_axis(xy: np.ndarray, visibility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mid-shoulder and mid-hip points: the torso's axis for the outline rays.
 
@@ -191,6 +248,59 @@ def _torso_axis(xy: np.ndarray, visibility: np.ndarray) -> tuple[np.ndarray, np.
     shoulder = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER]) / 2.0
     hip = (xy[Landmark.LEFT_HIP] + xy[Landmark.RIGHT_HIP]) / 2.0
     return shoulder, hip
+
+
+def detect_people(
+    frames: Iterable[Frame],
+    full_size: tuple[int, int],
+    options: PoseOptions = PoseOptions(),
+    *,
+    model: ModelInfo | None = None,
+    on_frame: Callable[[Frame], Any] | None = None,
+) -> PeopleFound:
+    """Every person the model finds on every frame, in full-frame pixels, with the frames' times."""
+    times: list[float] = []
+    indices: list[int] = []
+    found: list[list[_Person]] = []
+    with PoseEstimator(options, model) as estimator:
+        for frame in frames:
+            found.append(estimator.detect(frame, full_size))
+            times.append(frame.t)
+            indices.append(frame.index)
+            if on_frame is not None:
+                on_frame(frame)
+    return PeopleFound(t=times, index=indices, people=found)
+
+
+@dataclass(frozen=True)
+class PeopleFound:
+    """Per frame: time (s), frame index, and the people found (possibly none)."""
+
+    t: list[float]
+    index: list[int]
+    people: list[list[_Person]]
+
+
+def lifter_sequence(found: PeopleFound, full_size: tuple[int, int]) -> PoseSequence:
+    """The lifter's PoseSequence out of everyone found: one row per frame, NaN where the lifter is absent.
+
+    Raises NoPersonError when nobody is found in any frame.
+    """
+    t = np.asarray(found.t, np.float64)
+    sequence = PoseSequence.empty(t, full_size, n_rays=len(DEFAULT_RAY_FRACTIONS))
+    if not any(found.people):
+        raise NoPersonError("nobody was found in any frame; film the whole body, well lit, from the side")
+    choice = select_lifter([[Detection(p.xy, p.visibility) for p in people] for people in found.people])
+    rows = [(i, found.people[i][c]) for i, c in enumerate(choice) if c is not None]
+    xy, z, vis, world = sequence.xy.copy(), sequence.z.copy(), sequence.visibility.copy(), sequence.world.copy()
+    outline, area = sequence.outline.copy(), sequence.mask_area.copy()
+    for i, person in rows:
+        xy[i], z[i], vis[i], world[i] = person.xy, person.z, person.visibility, person.world
+        outline[i], area[i] = person.outline, person.mask_area
+    return PoseSequence(
+        xy=xy, z=z, visibility=vis, world=world, t=t, frame_size=full_size, outline=outline,
+        outline_fractions=DEFAULT_RAY_FRACTIONS, mask_area=area, frame_index=np.asarray(found.index, np.int64),
+    )
 
 
 def estimate(
@@ -206,28 +316,4 @@ def estimate(
     Every frame gets a row; frames where the lifter is not found are NaN rows. Raises NoPersonError
     when nobody is found in any frame.
     """
-    times: list[float] = []
-    indices: list[int] = []
-    found: list[list[_Person]] = []
-    with PoseEstimator(options, model) as estimator:
-        for frame in frames:
-            found.append(estimator.detect(frame, full_size))
-            times.append(frame.t)
-            indices.append(frame.index)
-            if on_frame is not None:
-                on_frame(frame)
-    t = np.asarray(times, np.float64)
-    sequence = PoseSequence.empty(t, full_size, n_rays=len(DEFAULT_RAY_FRACTIONS))
-    if not any(found):
-        raise NoPersonError("nobody was found in any frame; film the whole body, well lit, from the side")
-    choice = select_lifter([[Detection(p.xy, p.visibility) for p in people] for people in found])
-    rows = [(i, found[i][c]) for i, c in enumerate(choice) if c is not None]
-    xy, z, vis, world = sequence.xy.copy(), sequence.z.copy(), sequence.visibility.copy(), sequence.world.copy()
-    outline, area = sequence.outline.copy(), sequence.mask_area.copy()
-    for i, person in rows:
-        xy[i], z[i], vis[i], world[i] = person.xy, person.z, person.visibility, person.world
-        outline[i], area[i] = person.outline, person.mask_area
-    return PoseSequence(
-        xy=xy, z=z, visibility=vis, world=world, t=t, frame_size=full_size, outline=outline,
-        outline_fractions=DEFAULT_RAY_FRACTIONS, mask_area=area, frame_index=np.asarray(indices, np.int64),
-    )
+    return lifter_sequence(detect_people(frames, full_size, options, model=model, on_frame=on_frame), full_size)

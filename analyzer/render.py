@@ -95,6 +95,31 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
     return int(round(float(p[0]))), int(round(float(p[1])))
 
 
+# Frames further apart than this are not interpolated between: the lifter may have moved anywhere.
+MAX_INTERPOLATION_GAP_S = 0.25
+SAME_FRAME_S = 5e-4
+
+
+def pose_at(t_rows: np.ndarray, xy: np.ndarray, trunk_deg: np.ndarray, t: float) -> tuple[np.ndarray | None, float]:
+    """Landmarks (33, 2) and trunk angle at time ``t`` for drawing.
+
+    A frame that was analysed gets its own row. A frame between two analysed rows (a slow-motion clip
+    thinned for the model) gets them linearly interpolated, if they are at most
+    MAX_INTERPOLATION_GAP_S apart and both found the lifter. Otherwise (None, NaN).
+    """
+    n = len(t_rows)
+    i = int(np.searchsorted(t_rows, t - SAME_FRAME_S))
+    if i < n and abs(t_rows[i] - t) <= SAME_FRAME_S:
+        row = xy[i]
+        return (row if np.isfinite(row).any() else None), float(trunk_deg[i])
+    if i == 0 or i >= n or t_rows[i] - t_rows[i - 1] > MAX_INTERPOLATION_GAP_S:
+        return None, float("nan")
+    w = (t - t_rows[i - 1]) / (t_rows[i] - t_rows[i - 1])
+    row = (1.0 - w) * xy[i - 1] + w * xy[i]
+    angle = (1.0 - w) * trunk_deg[i - 1] + w * trunk_deg[i]
+    return (row.astype(np.float32) if np.isfinite(row).any() else None), float(angle)
+
+
 def render_video(
     frames: Iterable[Frame],
     output: Path,
@@ -108,13 +133,11 @@ def render_video(
 ) -> None:
     """Draw and encode every frame. ``frames`` must already be at ``size`` (even width, height)."""
     width, height = size
-    sx, sy = width / seq.frame_size[0], height / seq.frame_size[1]
-    row_of = {int(f): i for i, f in enumerate(seq.frame_index)}
+    scale = np.array([width / seq.frame_size[0], height / seq.frame_size[1]], np.float32)
     with VideoWriter(output, width, height, fps, crf=options.crf, preset=options.preset) as writer:
         for frame in frames:
-            row = row_of.get(frame.index)
-            xy = seq.xy[row] * np.array([sx, sy], np.float32) if row is not None else None
-            trunk = float(kin.trunk_inclination_deg[row]) if row is not None else float("nan")
+            xy, trunk = pose_at(seq.t, seq.xy, kin.trunk_inclination_deg, frame.t)
+            xy = xy * scale if xy is not None else None
             done, banner = _rep_status(reps, frame.t)
             image = frame.image
             if image.shape[1] != width or image.shape[0] != height:

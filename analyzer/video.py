@@ -58,12 +58,29 @@ class VideoInfo:
 
 @dataclass
 class DecodeStats:
-    """Filled while decoding: frames decoded and frames lost to damage."""
+    """Filled while decoding: frames decoded, frames lost to damage, frames thinned by a rate cap."""
 
     decoded: int = 0
     lost: int = 0
     timestamp_fixes: int = 0
+    thinned: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: DecodeStats) -> None:
+        self.decoded += other.decoded
+        self.lost += other.lost
+        self.timestamp_fixes += other.timestamp_fixes
+        self.thinned += other.thinned
+        self.errors.extend(other.errors)
+
+
+@dataclass(frozen=True)
+class ClipSegment:
+    """Part of a clip in seconds from its first frame; ``origin_s`` is that frame's absolute time."""
+
+    origin_s: float
+    start_s: float
+    stop_s: float
 
 
 @dataclass(frozen=True)
@@ -210,7 +227,8 @@ class _Clock:
 
 
 def iter_frames(
-    path: Path | str, stats: DecodeStats | None = None, *, max_side: int | None = None
+    path: Path | str, stats: DecodeStats | None = None, *, max_side: int | None = None,
+    min_interval_s: float = 0.0, segment: ClipSegment | None = None,
 ) -> Iterator[Frame]:
     """Decode upright RGB frames in presentation order.
 
@@ -218,6 +236,10 @@ def iter_frames(
     VideoDecodeError and one with no frames EmptyVideoError. ``max_side`` scales frames down (never up)
     so their longer side is at most that many pixels. Times start at 0 at the first frame and are made
     strictly increasing (equal or backward timestamps are nudged and counted).
+
+    ``min_interval_s`` thins high-frame-rate clips: a frame closer than that to the last one yielded is
+    decoded but not converted or yielded (``stats.thinned`` counts them). ``segment`` decodes only part
+    of the clip, seeking to it; frame indices then count from the segment's first decoded frame.
     """
     av = _av()
     path = Path(path)
@@ -233,6 +255,14 @@ def iter_frames(
         header_frames = int(stream.frames or 0)
         data_packets = discarded = 0
         index = 0
+        last_yielded = -math.inf
+        # a frame this much closer than min_interval_s is still kept, so 59.9 fps is not halved by a 60 cap
+        keep_after = min_interval_s * 0.9
+        if segment is not None:
+            clock.t0 = segment.origin_s
+            if segment.start_s > 0 and stream.time_base:
+                container.seek(int((segment.origin_s + segment.start_s) / stream.time_base), stream=stream,
+                               backward=True)
         packets = container.demux(stream)
         while True:
             try:
@@ -252,9 +282,19 @@ def iter_frames(
                 continue
             for frame in decoded:
                 t = clock.time_of(frame)
-                yield Frame(index=index, t=t, image=upright(_rgb(frame, max_side), _rotation_of(frame)))
+                if segment is not None and t < segment.start_s - 1e-6:
+                    continue
+                if segment is not None and t >= segment.stop_s - 1e-6:
+                    return
+                if t - last_yielded < keep_after:
+                    stats.thinned += 1
+                else:
+                    last_yielded = t
+                    yield Frame(index=index, t=t, image=upright(_rgb(frame, max_side), _rotation_of(frame)))
                 index += 1
                 stats.decoded = index
+        if segment is not None:
+            return  # header frame counts describe the whole clip, not a segment
         # Frames the index promises but the file no longer holds (truncation). Decoded frames are not
         # compared with the header: edit lists legitimately drop pre-roll frames.
         missing = max(0, header_frames - data_packets)
@@ -266,6 +306,76 @@ def iter_frames(
         if stats.lost or stats.errors:
             raise VideoDecodeError(f"{path.name}: no frame could be decoded; the file is truncated or corrupt")
         raise EmptyVideoError(f"{path.name}: the video has zero frames")
+
+
+def frame_times(path: Path | str) -> tuple[float, np.ndarray]:
+    """The clip's time origin and every frame's time from it, read from packets without decoding.
+
+    Returns (absolute time of the first decoded frame, sorted frame times in seconds from it), the same
+    clock ``iter_frames`` uses, so frames decoded segment by segment can be numbered as one clip.
+    """
+    path = Path(path)
+    _check_readable(path)
+    av = _av()
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        origin = None
+        try:
+            for frame in container.decode(stream):
+                origin = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                break
+        except av.error.FFmpegError:
+            origin = None
+        if origin is None or stream.time_base is None:
+            raise VideoDecodeError(f"{path.name}: frames carry no timestamps; cannot split the clip")
+        container.seek(0, stream=stream, backward=True)
+        pts = [packet.pts for packet in container.demux(stream)
+               if packet.size and packet.pts is not None and not packet.is_discard]
+    times = np.sort(np.asarray(pts, np.float64) * float(stream.time_base)) - origin
+    return origin, times[times > -1e-6]
+
+
+def sample_frames(path: Path | str, count: int, *, max_side: int | None = None) -> list[Frame]:
+    """Up to ``count`` frames spread over the clip, cheaply: each seek lands on a keyframe, decoded alone.
+
+    Frames come back in time order without duplicates (a clip with few keyframes gives fewer frames);
+    ``Frame.index`` is the sample's position, ``t`` its absolute presentation time. A damaged stretch is
+    skipped: this is a survey, not the analysis.
+    """
+    path = Path(path)
+    _check_readable(path)
+    av = _av()
+    found: dict[float, Frame] = {}
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
+            container.duration / 1e6 if container.duration else 0.0)
+        start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+        for k in range(max(count, 1)):
+            target = start + duration * k / max(count, 1)
+            try:
+                if stream.time_base:
+                    container.seek(int(target / stream.time_base), stream=stream, backward=True)
+                frame = next(container.decode(stream), None)
+            except av.error.FFmpegError:
+                continue
+            if frame is None:
+                continue
+            t = float(frame.pts * frame.time_base) if frame.pts is not None else target
+            if t not in found:
+                found[t] = Frame(index=0, t=t, image=upright(_rgb(frame, max_side), _rotation_of(frame)))
+        if len(found) < max(count, 1) // 2:  # keyframes too sparse: one decoding pass, converting only samples
+            found.clear()
+            step = duration / max(count, 1)
+            next_t = -math.inf
+            container.seek(0, stream=stream, backward=True)
+            with contextlib.suppress(av.error.FFmpegError):
+                for frame in container.decode(stream):
+                    t = float(frame.pts * frame.time_base) if frame.pts is not None else next_t + step
+                    if t >= next_t:
+                        found[t] = Frame(index=0, t=t, image=upright(_rgb(frame, max_side), _rotation_of(frame)))
+                        next_t = t + step
+    return [Frame(index=i, t=f.t, image=f.image) for i, (_, f) in enumerate(sorted(found.items()))]
 
 
 def _rgb(frame: Any, max_side: int | None) -> np.ndarray:

@@ -62,8 +62,9 @@ def pattern(index: int, width: int, height: int) -> np.ndarray:
 
 
 def _write(path: Path, codec: str, images: list[np.ndarray], pts: list[int], time_base: Fraction,
-           fps: int, *, rotation: int | None = None, fmt: str | None = None) -> None:
+           fps: int, *, rotation: int | None = None, fmt: str | None = None, gop: int | None = None) -> None:
     encoder, pix_fmt, options = ENCODERS[codec]
+    options = {**options, "g": str(gop)} if gop else options
     height, width = images[0].shape[:2]
     with av.open(str(path), mode="w", format=fmt) as container:
         stream = container.add_stream(encoder, rate=fps, options=dict(options))
@@ -77,6 +78,13 @@ def _write(path: Path, codec: str, images: list[np.ndarray], pts: list[int], tim
             frame.pts, frame.time_base = p, time_base
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
+
+
+def pattern_clip(path: Path, fps: Fraction, n: int = 90, size: tuple[int, int] = (64, 48), gop: int = 12) -> Path:
+    """H.264 clip of the moving-square pattern at a constant rate ``fps`` with a keyframe every ``gop``."""
+    _write(path, "h264", [pattern(i, *size) for i in range(n)], list(range(n)), 1 / fps, max(1, round(fps)),
+           gop=gop)
+    return path
 
 
 def solid_clip(path: Path, codec: str = "h264", size: tuple[int, int] = (64, 48), n: int = 12,
