@@ -34,7 +34,7 @@ from analyzer.report import write_json, write_reps_csv
 from analyzer.reps import RepWindow, count_reps
 from analyzer.rules import EXERCISES, RuleSet, load_rules
 from analyzer.types import PoseSequence, Rep, Report
-from analyzer.video import DecodeStats, VideoInfo, VideoLimits, even_size, iter_frames, probe
+from analyzer.video import DecodeStats, VideoInfo, VideoLimits, even_size, iter_frames, prefetch, probe
 from analyzer.view import ViewReport, analyze_view
 
 EXERCISE_CHOICES = ("auto", *EXERCISES)
@@ -393,7 +393,7 @@ def analyze(
             size = even_size(info.width, info.height, options.render.max_short_side)
             try:
                 render_video(
-                    iter_frames(clip, DecodeStats(), max_side=max(size)), staged.path("annotated.mp4"), size,
+                    prefetch(iter_frames(clip, DecodeStats(), max_side=max(size))), staged.path("annotated.mp4"), size,
                     info.nominal_fps or 30.0, seq, judged.kin, judged.reps, options.render,
                     on_frame=progress.start("video"),
                 )

@@ -39,7 +39,15 @@ from analyzer.pose import (
     survey_people,
 )
 from analyzer.types import PoseSequence
-from analyzer.video import ClipSegment, DecodeStats, VideoInfo, frame_times, iter_frames, sample_frames
+from analyzer.video import (
+    ClipSegment,
+    DecodeStats,
+    VideoInfo,
+    frame_times,
+    iter_frames,
+    prefetch,
+    sample_frames,
+)
 
 MAX_AUTO_WORKERS = 4
 
@@ -163,9 +171,11 @@ def _segment_main(job_path: str) -> int:
             print(count, flush=True)
 
     try:
-        frames = iter_frames(job.clip, stats, max_side=job.options.max_side, min_interval_s=job.min_interval_s,
-                             segment=job.segment)
-        outcome: Any = (detect_people(frames, job.full_size, job.options, model=job.model, on_frame=tick), stats)
+        survey = _survey(job.clip, job.options, job.model)  # the same 16 frames in every process: same answer
+        frames = prefetch(iter_frames(job.clip, stats, max_side=job.options.max_side,
+                                      min_interval_s=job.min_interval_s, segment=job.segment))
+        found = detect_people(frames, job.full_size, _tracked(job.options, survey), model=job.model, on_frame=tick)
+        outcome: Any = (found, stats, survey)
     except AnalyzerError as exc:
         outcome = exc
     print(count, flush=True)
@@ -190,15 +200,12 @@ def run_pose(
 ) -> tuple[PoseSequence, DecodeStats, PoseRun]:
     """The lifter's PoseSequence for a clip, with decode statistics and a record of how it was made."""
     full_size = (info.width, info.height)
-    survey = None
-    if options.people_survey and options.max_people > 1:
-        survey = survey_people(sample_frames(clip, SURVEY_FRAMES, max_side=options.max_side), options, model=model)
-        options = replace(options, max_people=survey.tracked_people)
     min_interval = _min_interval(options)
     workers = worker_count(info.duration_s, speed)
     notes: list[str] = []
     stats = DecodeStats()
     found: PeopleFound | None = None
+    survey: PeopleSurvey | None = None
     plans = plan_segments(info.duration_s, 1, 0.0)
     if workers > 1:
         try:
@@ -208,23 +215,39 @@ def run_pose(
             workers = 1
         else:
             plans = plan_segments(info.duration_s, workers, speed.segment_overlap_s)
-            found = _run_segments(clip, origin, timeline, plans, full_size, options, model, min_interval, stats,
-                                  on_frame, notes)
-            if found is None:
+            outcome = _run_segments(clip, origin, timeline, plans, full_size, options, model, min_interval, stats,
+                                    on_frame, notes)
+            if outcome is None:
                 workers, plans = 1, plan_segments(info.duration_s, 1, 0.0)
+            else:
+                found, survey = outcome
     if found is None:
+        # The survey runs here only on this path: a split clip's processes each run it themselves, so
+        # this process never loads the model and memory stays one model per process.
+        survey = _survey(clip, options, model)
         stats = DecodeStats()
-        frames = iter_frames(clip, stats, max_side=options.max_side, min_interval_s=min_interval)
-        found = detect_people(frames, full_size, options, model=model, on_frame=on_frame)
+        frames = prefetch(iter_frames(clip, stats, max_side=options.max_side, min_interval_s=min_interval))
+        found = detect_people(frames, full_size, _tracked(options, survey), model=model, on_frame=on_frame)
     seq = lifter_sequence(found, full_size)
-    run = PoseRun(survey=survey, tracked_people=options.max_people, workers=workers, segments=plans,
-                  analysed_frames=len(seq), thinned_frames=stats.thinned, notes=tuple(notes))
+    run = PoseRun(survey=survey, tracked_people=_tracked(options, survey).max_people, workers=workers,
+                  segments=plans, analysed_frames=len(seq), thinned_frames=stats.thinned, notes=tuple(notes))
     return seq, stats, run
+
+
+def _survey(clip: Path | str, options: PoseOptions, model: ModelInfo) -> PeopleSurvey | None:
+    if not (options.people_survey and options.max_people > 1):
+        return None
+    return survey_people(sample_frames(clip, SURVEY_FRAMES, max_side=options.max_side), options, model=model)
+
+
+def _tracked(options: PoseOptions, survey: PeopleSurvey | None) -> PoseOptions:
+    return replace(options, max_people=survey.tracked_people) if survey else options
 
 
 def _run_segments(clip: Path, origin: float, timeline: np.ndarray, plans: tuple[SegmentPlan, ...],
                   full_size: tuple[int, int], options: PoseOptions, model: ModelInfo, min_interval: float,
-                  stats: DecodeStats, on_frame: Callable[[Any], None] | None, notes: list[str]) -> PeopleFound | None:
+                  stats: DecodeStats, on_frame: Callable[[Any], None] | None,
+                  notes: list[str]) -> tuple[PeopleFound, PeopleSurvey | None] | None:
     """Segments in parallel child processes; None (with a note) when they can't be started here."""
     counts = [0] * len(plans)
     lock = threading.Lock()
@@ -268,6 +291,7 @@ def _run_segments(clip: Path, origin: float, timeline: np.ndarray, plans: tuple[
             reader.join(timeout=5)
         _report(on_frame, counts, lock, reported)
         parts: list[PeopleFound] = []
+        surveys: list[PeopleSurvey | None] = []
         for k, (child, result) in enumerate(children):
             if not result.is_file():
                 error = (Path(tmp) / f"stderr{k}.log").read_text(errors="replace").strip().splitlines()
@@ -276,12 +300,15 @@ def _run_segments(clip: Path, origin: float, timeline: np.ndarray, plans: tuple[
             outcome = pickle.loads(result.read_bytes())
             if isinstance(outcome, AnalyzerError):
                 raise outcome
-            part, part_stats = outcome
+            part, part_stats, survey = outcome
             parts.append(part)
+            surveys.append(survey)
             stats.merge(part_stats)
+    if len({s.tracked_people if s else None for s in surveys}) > 1:
+        raise ModelError("the pose processes disagreed on how many people are in view; retry with --pose-workers 1")
     found = stitch(parts, plans, timeline, min_interval)
     stats.decoded = len(timeline)  # overlaps are decoded twice; count the clip's frames once
-    return found
+    return found, surveys[0]
 
 
 def _report(on_frame: Callable[[Any], None] | None, counts: list[int], lock: threading.Lock, reported: int) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -306,6 +306,58 @@ def iter_frames(
         if stats.lost or stats.errors:
             raise VideoDecodeError(f"{path.name}: no frame could be decoded; the file is truncated or corrupt")
         raise EmptyVideoError(f"{path.name}: the video has zero frames")
+
+
+def prefetch(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
+    """Decode ahead in a thread while the caller works on the previous frames.
+
+    PyAV releases the GIL while it decodes and converts, so decoding overlaps the model or the encoder.
+    Errors raised while decoding are re-raised in the caller at the frame where they happened; closing
+    the generator early stops the thread.
+    """
+    import queue
+    import threading
+
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        source = iter(frames)
+        try:
+            for frame in source:
+                if not offer(("frame", frame)):
+                    return
+            offer(("end", None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            offer(("error", exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()  # the decoder's container is closed in this thread, where it was used
+
+    worker = threading.Thread(target=produce, name="hinge-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = slots.get()
+            if kind == "frame":
+                yield item
+            elif kind == "error":
+                raise item
+            else:
+                return
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 def frame_times(path: Path | str) -> tuple[float, np.ndarray]:

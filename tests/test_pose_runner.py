@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analyzer.errors import VideoDecodeError
 from analyzer.pose import PeopleFound
 from analyzer.pose_runner import SegmentPlan, SpeedOptions, plan_segments, stitch, worker_count
 from analyzer.render import MAX_INTERPOLATION_GAP_S, pose_at
-from analyzer.video import ClipSegment, DecodeStats, frame_times, iter_frames, sample_frames
+from analyzer.video import ClipSegment, DecodeStats, Frame, frame_times, iter_frames, prefetch, sample_frames
 from tests.clipfactory import pattern_clip
 
 INF = math.inf
@@ -142,6 +143,32 @@ def test_sample_frames_spread_over_the_clip(tmp_path):
         assert times == sorted(set(times))
         assert 4 <= len(frames) <= 8
         assert times[0] == 0.0 and times[-1] >= 2.0
+
+
+def _frames_then(n: int, error: Exception | None = None):
+    for i in range(n):
+        yield Frame(index=i, t=i / 30, image=np.zeros((2, 2, 3), np.uint8))
+    if error is not None:
+        raise error
+
+
+def test_prefetch_keeps_order_and_raises_decode_errors_where_they_happened():
+    assert [f.index for f in prefetch(_frames_then(50), depth=3)] == list(range(50))
+    seen = []
+    with pytest.raises(VideoDecodeError, match="broken"):
+        for frame in prefetch(_frames_then(7, VideoDecodeError("broken")), depth=2):
+            seen.append(frame.index)
+    assert seen == list(range(7))
+
+
+def test_prefetch_stops_decoding_when_the_consumer_stops(tmp_path):
+    clip = pattern_clip(tmp_path / "c.mp4", Fraction(30), n=200)
+    stats = DecodeStats()
+    frames = prefetch(iter_frames(clip, stats), depth=2)
+    first = [next(frames) for _ in range(5)]
+    frames.close()
+    assert [f.index for f in first] == list(range(5))
+    assert stats.decoded < 20  # the thread stopped a few frames ahead, not at the end of the clip
 
 
 # --------------------------------------------------------------------------- through the real model
