@@ -43,6 +43,7 @@ UPLOAD_THROUGHPUT_BPS = 48_000  # throttled so the ~100 kB clip takes ~2 s and t
 SEEK_TOLERANCE_S = 0.3
 PLAY_WINDOW_S = 1.0
 MIN_PLAYED_FRACTION = 0.25  # currentTime must advance by at least this share of the wall-clock window
+PHONE_WIDTH_PX = 390
 TOKEN = re.compile(r"\b[A-Za-z0-9_-]{32,}\b")
 
 
@@ -150,7 +151,7 @@ def _signed_in_page(context: BrowserContext, server: Server, who: str) -> Page:
     page.goto(server.url + "/")
     page.fill("#token", server.tokens[who])
     page.click("#sign-in-form button[type=submit]")
-    page.wait_for_selector("#who-name:has-text('%s')" % who)
+    page.wait_for_selector(f"#who-name:has-text('{who}')")
     return page
 
 
@@ -346,15 +347,18 @@ def test_coach_confirms_flag_and_athlete_sees_it(browser: Browser, server: Serve
     assert other_rows.count() == 0
 
 
-def test_result_page_fits_a_phone(athlete: Session) -> None:
+@pytest.mark.parametrize("view", ["result", "home"])
+def test_page_fits_a_phone(athlete: Session, server: Server, view: str) -> None:
     page = athlete.page
-    page.set_viewport_size({"width": 390, "height": 844})
+    route = {"result": f"#/analyses/{athlete.analysis_id}", "home": "#/"}[view]
+    ready = {"result": "li.rep", "home": ".history-row"}[view]
+    page.set_viewport_size({"width": PHONE_WIDTH_PX, "height": 844})
     try:
-        page.wait_for_selector("li.rep")
+        page.goto(f"{server.url}/{route}")
+        page.wait_for_selector(ready)
+        page.wait_for_load_state("networkidle")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"the result page scrolls sideways by {overflow} px at phone width"
-        video_box = page.locator("#result-video").bounding_box()
-        assert video_box is not None and video_box["width"] <= 390
+        assert overflow <= 0, f"the {view} page scrolls sideways by {overflow} px at {PHONE_WIDTH_PX} px wide"
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
 

@@ -21,6 +21,7 @@ import { trendPlot } from "./trend.js";
 
 const POLL_MS = 1000;
 const POLL_MAX_MS = 10000;
+const HISTORY_POLL_MS = 3000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -390,8 +391,11 @@ function historySection(athleteId, title) {
     list,
   );
   const generation = viewGeneration;
+  let timer = null;
+  onLeave(() => clearTimeout(timer));
 
   async function refresh() {
+    clearTimeout(timer);
     let analyses;
     try {
       analyses = (await api.analyses(athleteId)).analyses || [];
@@ -403,6 +407,8 @@ function historySection(athleteId, title) {
     error.clear();
     empty.hidden = analyses.length > 0;
     list.replaceChildren(...analyses.map(historyRow));
+    // Keep unfinished sessions' progress fresh (another tab or the coach may have uploaded them).
+    if (analyses.some((a) => a.status === "queued" || a.status === "running")) timer = setTimeout(refresh, HISTORY_POLL_MS);
     const done = analyses.filter((a) => a.status === "done").slice().reverse(); // oldest first
     const points = (value) => done.map((a) => ({ at: a.created_at, value: value(a), label: `${when(a.created_at)} ${a.filename}` }));
     plots.replaceChildren();
@@ -412,12 +418,14 @@ function historySection(athleteId, title) {
         h(
           "div",
           { class: "trend-grid" },
-          trendPlot({ title: "Mean depth (trunk lean, degrees)", points: points(depthMean), format: (v) => `${num(v)}°` }),
+          trendPlot({
+            title: "Mean depth (trunk lean, degrees)", points: points(depthMean), format: (v) => `${num(v)}°`, unit: "°",
+          }),
           trendPlot({
             title: "Flagged reps per session",
             points: points((a) => (isNumber(a.flagged_rep_count) ? a.flagged_rep_count : null)),
-            format: (v) => String(Math.round(v * 10) / 10),
-            zeroBased: true,
+            format: (v) => String(Math.round(v)),
+            counts: true,
           }),
         ),
       );
@@ -669,6 +677,9 @@ function renderResult(body, a, focusRep) {
   /** Seek to a rep's start and play; waits for the video's metadata if it has not arrived yet. */
   function playFrom(t) {
     if (!isNumber(t)) return;
+    // On a phone the list sits below the video: bring the video back into view.
+    const box = video.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) video.scrollIntoView({ block: "nearest", behavior: "smooth" });
     if (video.readyState >= 1) {
       video.currentTime = t;
       video.play().catch(() => {});

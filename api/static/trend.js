@@ -8,15 +8,16 @@ const HEIGHT = 140;
 const PAD = { left: 42, right: 12, top: 12, bottom: 26 };
 
 /** Round numbers for the y axis covering [lo, hi]. */
-function niceTicks(lo, hi, count = 3) {
+function niceTicks(lo, hi, count = 3, integer = false) {
   const span = hi - lo || Math.abs(hi) || 1;
   const raw = span / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((m) => m >= raw) || raw;
+  let step = [1, 2, 5, 10].map((m) => m * magnitude).find((m) => m >= raw) || raw;
+  if (integer) step = Math.max(1, Math.ceil(step));
   const first = Math.floor(lo / step) * step;
   const ticks = [];
   for (let v = first; v <= hi + step * 0.5 && ticks.length < 8; v += step) ticks.push(Number(v.toPrecision(12)));
-  return ticks;
+  return { ticks, decimals: Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) };
 }
 
 /**
@@ -25,9 +26,10 @@ function niceTicks(lo, hi, count = 3) {
  * @param {string} spec.title what is plotted, with its unit, e.g. "Mean depth (deg)"
  * @param {{at: string, value: number|null, label: string}[]} spec.points oldest first; null values leave a gap
  * @param {(v: number) => string} spec.format how a value reads in a tooltip
- * @param {boolean} [spec.zeroBased] start the y axis at 0 (counts)
+ * @param {string} [spec.unit] suffix for the axis labels, e.g. "°"
+ * @param {boolean} [spec.counts] whole numbers from 0 (e.g. flagged reps): the axis starts at 0 with integer ticks
  */
-export function trendPlot({ title, points, format, zeroBased = false }) {
+export function trendPlot({ title, points, format, unit = "", counts = false }) {
   const finite = points.filter((p) => isNumber(p.value));
   const figure = h("figure", { class: "trend" }, h("figcaption", {}, title));
   if (finite.length === 0) {
@@ -35,13 +37,13 @@ export function trendPlot({ title, points, format, zeroBased = false }) {
     return figure;
   }
   const values = finite.map((p) => p.value);
-  let lo = zeroBased ? 0 : Math.min(...values);
+  let lo = counts ? 0 : Math.min(...values);
   let hi = Math.max(...values);
   if (hi === lo) {
-    hi += zeroBased ? 1 : Math.max(1, Math.abs(hi) * 0.1);
-    if (!zeroBased) lo -= Math.max(1, Math.abs(lo) * 0.1);
+    hi += counts ? 1 : Math.max(1, Math.abs(hi) * 0.1);
+    if (!counts) lo -= Math.max(1, Math.abs(lo) * 0.1);
   }
-  const ticks = niceTicks(lo, hi);
+  const { ticks, decimals } = niceTicks(lo, hi, 3, counts);
   lo = Math.min(lo, ticks[0]);
   hi = Math.max(hi, ticks[ticks.length - 1]);
 
@@ -61,7 +63,7 @@ export function trendPlot({ title, points, format, zeroBased = false }) {
 
   for (const t of ticks) {
     svg.append(s("line", { class: "grid", x1: PAD.left, x2: WIDTH - PAD.right, y1: y(t), y2: y(t) }));
-    svg.append(s("text", { class: "tick", x: PAD.left - 6, y: y(t) + 4, "text-anchor": "end" }, format(t)));
+    svg.append(s("text", { class: "tick", x: PAD.left - 6, y: y(t) + 4, "text-anchor": "end" }, `${t.toFixed(decimals)}${unit}`));
   }
   svg.append(
     s("text", { class: "tick", x: x(0), y: HEIGHT - 8, "text-anchor": points.length === 1 ? "middle" : "start" },
