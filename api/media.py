@@ -31,23 +31,25 @@ def thumbnail_size(width: int, height: int, max_side: int = THUMB_MAX_SIDE) -> t
 
 
 def frame_at(video: Path, t: float) -> Any:
-    """RGB uint8 (H, W, 3) of the first frame shown at or after ``t`` seconds (the last frame if past the end)."""
+    """RGB uint8 (H, W, 3) of the frame on screen at ``t`` seconds: the last one presented at or before ``t``
+    (the first frame for earlier times, the last frame for times past the end)."""
     import av
 
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         time_base = stream.time_base
         start = stream.start_time or 0
-        target = start + int(max(t, 0.0) / time_base) if time_base else 0
-        container.seek(max(target, start), stream=stream, backward=True, any_frame=False)
-        last = None
+        # half a tick of slack: worst_t is a frame time already, rounded to float
+        target = start + (int(round(max(t, 0.0) / time_base)) if time_base else 0)
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        shown = None
         for frame in container.decode(stream):
-            last = frame
-            if frame.pts is not None and frame.pts >= target - 1:
+            if frame.pts is not None and frame.pts > target and shown is not None:
                 break
-        if last is None:
+            shown = frame
+        if shown is None:
             raise ValueError(f"{video.name}: no frame could be decoded")
-        return last.to_ndarray(format="rgb24")
+        return shown.to_ndarray(format="rgb24")
 
 
 def thumbnail(video: Path, t: float, cache: Path) -> Path:
