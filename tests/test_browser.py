@@ -363,17 +363,37 @@ def test_page_fits_a_phone(athlete: Session, server: Server, view: str) -> None:
         page.set_viewport_size({"width": 1280, "height": 900})
 
 
+def _blank_clip(path: Path) -> None:
+    """One second of grey frames: a real H.264 clip that decodes fine but has nobody in it."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        grey = np.full((120, 160, 3), 128, np.uint8)
+        for _ in range(30):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")))
+        out.mux(stream.encode())
+
+
 @pytest.mark.parametrize(
-    ("name", "content"),
+    ("name", "content", "where"),
     [
-        ("notes.mp4", b"this is a shopping list, not a video\n"),
-        ("empty.mp4", b""),
+        # refused at upload: the form shows the API's message
+        ("notes.mp4", b"this is a shopping list, not a video\n", ".upload-form .error"),
+        ("empty.mp4", b"", ".upload-form .error"),
+        # accepted, then the analysis fails: the job status shows the job's error
+        ("nobody.mp4", None, ".job-status .error"),
     ],
 )
 def test_bad_upload_shows_a_plain_message(browser: Browser, server: Server, tmp_path: Path, name: str,
-                                          content: bytes) -> None:
+                                          content: bytes | None, where: str) -> None:
     bad = tmp_path / name
-    bad.write_bytes(content)
+    if content is None:
+        _blank_clip(bad)
+    else:
+        bad.write_bytes(content)
     context = browser.new_context()
     try:
         page = _signed_in_page(context, server, "ana")
@@ -383,9 +403,25 @@ def test_bad_upload_shows_a_plain_message(browser: Browser, server: Server, tmp_
         shown.wait_for(timeout=ANALYSIS_TIMEOUT_S * 1000)
         message = shown.inner_text().strip()
         print(f"\n{name}: {message}")
+        assert page.locator(f"{where}:visible").count() == 1, f"the message showed up elsewhere: {message}"
         assert message
-        assert "{" not in message and "detail" not in message, message
+        assert "{" not in message and "detail" not in message and "Traceback" not in message, message
         assert page.locator("#view").inner_text().strip(), "the page went blank"
+    finally:
+        context.close()
+
+
+def test_sign_out_forgets_the_token(browser: Browser, server: Server) -> None:
+    context = browser.new_context()
+    try:
+        page = _signed_in_page(context, server, "ana")
+        assert page.evaluate("localStorage.getItem('hinge.token')") == server.tokens["ana"]
+        page.click("#sign-out")
+        page.locator("#sign-in").wait_for(state="visible")
+        assert page.evaluate("localStorage.getItem('hinge.token')") is None
+        page.reload()
+        page.locator("#sign-in").wait_for(state="visible")
+        assert page.locator("#who").is_hidden()
     finally:
         context.close()
 
