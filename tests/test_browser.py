@@ -44,7 +44,7 @@ SEEK_TOLERANCE_S = 0.3
 PLAY_WINDOW_S = 1.0
 MIN_PLAYED_FRACTION = 0.25  # currentTime must advance by at least this share of the wall-clock window
 PHONE_WIDTH_PX = 390
-TOKEN = re.compile(r"\b[A-Za-z0-9_-]{32,}\b")
+TOKEN = re.compile(r"[A-Za-z0-9_-]{32,}")  # URL-safe base64; may start or end with "-"
 
 
 # --------------------------------------------------------------------------------------------------- server
@@ -74,12 +74,12 @@ def _cli(env: dict[str, str], *args: str) -> str:
     done = subprocess.run([sys.executable, "-m", "analyzer.cli", *args], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, f"hinge {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}"
-    return done.stdout + done.stderr
+    return done.stdout
 
 
 def _add_user(env: dict[str, str], name: str, role: str) -> str:
     out = _cli(env, "users", "add", name, "--role", role)
-    tokens = TOKEN.findall(out)
+    tokens = [line.strip() for line in out.splitlines() if TOKEN.fullmatch(line.strip())]
     assert tokens, f"no token in the output of 'hinge users add {name}': {out!r}"
     return tokens[-1]
 

@@ -779,7 +779,10 @@ function repRow(a, rep, reviews, playFrom) {
     h("span", { class: "rep-time" }, `${seconds(rep.start_s)} – ${seconds(rep.end_s)}`),
     flagged ? h("span", { class: "badge badge-flagged" }, `flagged: ${faults.map((f) => faultLabel(f.code)).join(", ")}`) : null,
     !judged ? h("span", { class: "badge badge-notjudged" }, "not judged") : null,
-    judged && !flagged ? h("span", { class: "badge badge-ok" }, "good") : null,
+    judged && !flagged && notJudgedChecks.length
+      ? h("span", { class: "badge badge-notjudged" }, `no flags; ${notJudgedChecks.length} check${notJudgedChecks.length === 1 ? "" : "s"} not judged`)
+      : null,
+    judged && !flagged && !notJudgedChecks.length ? h("span", { class: "badge badge-ok" }, "good") : null,
   );
 
   const faultBlocks = faults.map((f) => {
@@ -802,7 +805,7 @@ function repRow(a, rep, reviews, playFrom) {
 
   const row = h(
     "li",
-    { class: `rep${flagged ? " flagged" : ""}${judged ? "" : " not-judged"}`, dataset: { rep: String(rep.index), start: String(rep.start_s) } },
+    { class: `rep${flagged ? " flagged" : ""}${judged && !notJudgedChecks.length ? "" : " not-judged"}`, dataset: { rep: String(rep.index), start: String(rep.start_s) } },
     seek,
     h(
       "p",
