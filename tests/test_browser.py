@@ -386,6 +386,7 @@ def _blank_clip(path: Path) -> None:
         # accepted, then the analysis fails: the job status shows the job's error
         ("nobody.mp4", None, ".job-status .error"),
     ],
+    ids=["not-a-video", "empty", "nobody-in-it"],
 )
 def test_bad_upload_shows_a_plain_message(browser: Browser, server: Server, tmp_path: Path, name: str,
                                           content: bytes | None, where: str) -> None:
@@ -439,3 +440,32 @@ def test_wrong_token_is_refused_plainly(browser: Browser, server: Server) -> Non
         assert page.locator("#who").is_hidden()
     finally:
         context.close()
+
+
+ERROR_BODIES = [
+    # (HTTP status, response body, what the page must say)
+    (404, '{"detail": "No analysis with that id.", "code": "not_found"}', "No analysis with that id."),
+    (422, '{"detail": [{"loc": ["body", "height_m"], "msg": "Input should be less than or equal to 2.5"}]}',
+     "height_m: Input should be less than or equal to 2.5"),
+    (502, "<html><body>Bad gateway</body></html>", "The server hit a problem (HTTP 502). Try again in a moment."),
+    (413, "", "That file is too large to upload. Trim the clip and try again."),
+    (400, '{"detail": "", "code": "x"}', "The request was not understood. Check the form and try again."),
+]
+
+
+def test_error_bodies_become_plain_sentences(browser: Browser, server: Server) -> None:
+    """Whatever shape an error body has (the contract's, FastAPI's list, a proxy's HTML), one sentence shows."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/")
+        got = page.evaluate(
+            """async (cases) => {
+              const {messageFromResponse} = await import('/static/api.js');
+              return cases.map(([status, body]) => messageFromResponse(status, body).message);
+            }""",
+            [[status, body] for status, body, _ in ERROR_BODIES],
+        )
+    finally:
+        context.close()
+    assert got == [expected for _, _, expected in ERROR_BODIES]
