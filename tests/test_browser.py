@@ -31,7 +31,7 @@ try:
 except ImportError:
     pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.service, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO / "sample_videos" / "deadlift_rounded_side.mp4"
