@@ -142,6 +142,11 @@ def _rep_of(report: dict[str, Any], index: int) -> dict[str, Any]:
     raise ApiError(404, f"This analysis has no rep {index}; reps count from 1.", "not_found")
 
 
+def _warm_up() -> None:
+    """Load PyAV now rather than inside the first upload (its import takes seconds on a busy machine)."""
+    import av  # noqa: F401
+
+
 def _check_range(header: str | None, size: int) -> None:
     """416 as JSON when no byte range of a Range header starts inside the file (FileResponse serves the rest)."""
     if not header:
@@ -170,6 +175,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner = analyze_cli
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for leftover in settings.incoming_dir.glob("*.part"):  # uploads cut off by a crash
             leftover.unlink(missing_ok=True)
+        await run_in_threadpool(_warm_up)
         jobs.start()
         try:
             yield
@@ -367,10 +373,11 @@ def create_app(settings: Settings | None = None, *, runner: Runner = analyze_cli
             review.coach_id, review.updated_at = coach.id, utcnow()
             try:
                 session.commit()
-                break
             except IntegrityError:
                 session.rollback()
-        session.refresh(review)
-        return review_of(review)
+                continue
+            session.refresh(review)
+            return review_of(review)
+        raise ApiError(409, "Another review of this flag was saved at the same moment; send it again.", "conflict")
 
     return app

@@ -18,16 +18,20 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HINGE_", extra="ignore")
 
-    data_dir: Path = Field(Path("hinge-data"), description="uploads, outputs, thumbnails and the SQLite file")
+    data_dir: Path = Field(default=Path("hinge-data"),
+                           description="uploads, outputs, thumbnails and the SQLite file")
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL (postgresql+psycopg://...); default: SQLite file hinge.db in data_dir")
-    workers: int = Field(1, ge=1, le=64, description="clips analysed at once (worker processes or Dask tasks)")
+        default=None, description="SQLAlchemy URL (postgresql+psycopg://...); default: SQLite hinge.db in data_dir")
+    workers: int = Field(default=1, ge=1, le=64,
+                         description="clips analysed at once (worker processes or Dask tasks)")
     dask_scheduler: str | None = Field(
-        None, description="tcp://HOST:PORT of a Dask scheduler to run jobs on instead of local processes")
-    max_upload_mb: float = Field(VideoLimits().max_file_mb, gt=0, description="largest upload accepted, MB (1e6 B)")
-    host: str = Field("127.0.0.1", description="address to listen on")
-    port: int = Field(8000, ge=0, le=65535, description="port to listen on")
-    max_attempts: int = Field(3, ge=1, description="starts of one job (restarts included) before it is failed")
+        default=None, description="tcp://HOST:PORT of a Dask scheduler to run jobs on instead of local processes")
+    max_upload_mb: float = Field(default=VideoLimits().max_file_mb, gt=0,
+                                 description="largest upload accepted, MB (1e6 B)")
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8000, ge=0, le=65535, description="port to listen on")
+    max_attempts: int = Field(default=3, ge=1,
+                              description="starts of one job (restarts included) before it is failed")
 
     @field_validator("dask_scheduler")
     @classmethod

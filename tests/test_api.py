@@ -133,8 +133,8 @@ def _bad_upload_cases(tmp: Path, clip: Path) -> dict[str, tuple[str | None, dict
                           422, "invalid_request"),
         "clip in the wrong field": ("ann", {"files": {"video": ("clip.mp4", good, "video/mp4")}}, 422,
                                     "invalid_request"),
-        "two clips": ("ann", {"files": [("file", ("a.mp4", good, "video/mp4")), ("file", ("b.mp4", good, "video/mp4"))]},
-                      422, "invalid_request"),
+        "two clips": ("ann", {"files": [("file", ("a.mp4", good, "video/mp4")),
+                                        ("file", ("b.mp4", good, "video/mp4"))]}, 422, "invalid_request"),
         "unknown exercise": ("ann", {**_file("clip.mp4", good, "video/mp4"), "data": {"exercise": "squat"}}, 422,
                              "invalid_option"),
         "height too tall": ("ann", {**_file("clip.mp4", good, "video/mp4"), "data": {"height_m": "3.5"}}, 422,
@@ -207,7 +207,8 @@ def test_oversize_upload_is_413_and_leaves_nothing(tmp_path: Path, streamed: boo
     app = create_app(settings, runner=fake_analyze)
     with TestClient(app) as client:
         before = stored(settings)
-        headers = {"Authorization": f"Bearer {tokens['ann']}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        headers = {"Authorization": f"Bearer {tokens['ann']}",
+                   "Content-Type": f"multipart/form-data; boundary={boundary}"}
         body: Any = chunks() if streamed else head + payload + tail
         response = client.post("/analyses", headers=headers, content=body)
         assert_error(response, 413, "too_large")

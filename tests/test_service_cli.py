@@ -60,7 +60,8 @@ def test_serve_help_shows_the_settings_defaults(capsys: pytest.CaptureFixture[st
         main(["serve", "--help"])
     assert stopped.value.code == 0
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
-    for flag, default in (("--host", "127.0.0.1"), ("--port", "8000"), ("--workers", "1"), ("--data-dir", "hinge-data")):
+    defaults = (("--host", "127.0.0.1"), ("--port", "8000"), ("--workers", "1"), ("--data-dir", "hinge-data"))
+    for flag, default in defaults:
         assert flag in out and f"default: {default}" in out
 
 
