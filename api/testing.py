@@ -92,3 +92,11 @@ def fake_analyze_no_person(clip: Path, outdir: Path, options: dict[str, Any], on
 
 def fake_analyze_crash(clip: Path, outdir: Path, options: dict[str, Any], on_progress: Any) -> None:
     raise RuntimeError("secret internal detail that must not reach the user")
+
+
+def fake_analyze_exit(clip: Path, outdir: Path, options: dict[str, Any], on_progress: Any) -> None:
+    """The worker process dies mid-job (as if killed by the OOM killer)."""
+    import os
+
+    on_progress("pose", 0.1)
+    os._exit(3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,26 @@ from sqlalchemy import select
 
 from api import accounts
 from api.db import Analysis, get_sessionmaker, utcnow
-from api.jobs import GENERIC_FAILURE, PROGRESS_STEP_PCT, JobService, ProgressWriter, run_job, summarize
+from api.jobs import (
+    GENERIC_FAILURE,
+    PROGRESS_STEP_PCT,
+    WORKER_LOST,
+    JobService,
+    ProgressWriter,
+    run_job,
+    summarize,
+)
 from api.settings import Settings
 from api.testing import (
     NO_PERSON_MESSAGE,
     fake_analyze,
     fake_analyze_crash,
+    fake_analyze_exit,
     fake_analyze_no_person,
+    fake_analyze_slow,
     fake_report,
 )
+from tests.clipfactory import solid_clip
 
 
 @pytest.fixture
@@ -197,3 +209,60 @@ def test_summary_fields_come_from_the_report() -> None:
     assert values["exercise"] == "deadlift" and values["rep_count"] == 3 and values["flagged_rep_count"] == 1
     assert values["flags"] == [{"rep_index": 2, "fault": report["reps"][1]["faults"][0],
                                 "cue": "Brace before you pull: keep your back flat"}]
+
+
+# --- worker processes: a clean stop re-queues, a dying worker is replaced ----------------------------
+
+
+def _client_upload(client: Any, token: str, clip: Path) -> str:
+    response = client.post("/analyses", headers={"Authorization": f"Bearer {token}"},
+                           files={"file": ("lift.mp4", clip.read_bytes(), "video/mp4")})
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+def _wait_row(settings: Settings, job_id: str, done: Any, timeout_s: float = 60.0) -> Analysis:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        row = job(settings, job_id)
+        if done(row):
+            return row
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} stuck at {job(settings, job_id).status}")
+
+
+def _token(settings: Settings) -> str:
+    with get_sessionmaker(settings.db_url)() as session:
+        return accounts.add_user(session, "uploader", "athlete").token
+
+
+def test_clean_shutdown_requeues_a_running_job_and_the_next_start_finishes_it(settings: Settings,
+                                                                              tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    token, clip = _token(settings), solid_clip(tmp_path / "lift.mp4").path
+    with TestClient(create_app(settings, runner=fake_analyze_slow)) as client:
+        job_id = _client_upload(client, token, clip)
+        _wait_row(settings, job_id, lambda r: r.status == "running" and r.stage == "pose")
+    row = job(settings, job_id)
+    assert (row.status, row.attempts) == ("queued", 0)  # a clean stop does not count as an attempt
+    with TestClient(create_app(settings, runner=fake_analyze_slow)):
+        row = _wait_row(settings, job_id, lambda r: r.status == "done")
+    assert row.attempts == 1 and row.rep_count == 3
+
+
+def test_a_dying_worker_is_replaced_and_the_job_fails_after_max_attempts(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", max_attempts=2)
+    token, clip = _token(settings), solid_clip(tmp_path / "lift.mp4").path
+    with TestClient(create_app(settings, runner=fake_analyze_exit)) as client:
+        job_id = _client_upload(client, token, clip)
+        row = _wait_row(settings, job_id, lambda r: r.status == "failed")
+        assert (row.attempts, row.error) == (2, WORKER_LOST)
+        detail = client.get(f"/analyses/{job_id}", headers={"Authorization": f"Bearer {token}"}).json()
+        assert (detail["status"], detail["error"]) == ("failed", WORKER_LOST)
