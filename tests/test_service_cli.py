@@ -68,3 +68,16 @@ def test_serve_help_shows_the_settings_defaults(capsys: pytest.CaptureFixture[st
 def test_serve_refuses_a_bad_setting_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "serve", "--workers", "0")
     assert code == 2 and err.startswith("error: invalid setting workers") and len(err.strip().splitlines()) == 1
+
+
+def test_importing_the_cli_and_the_service_commands_stays_light() -> None:
+    """``hinge`` start-up and ``import analyzer`` load no web framework, database or codec."""
+    import subprocess
+    import sys
+
+    code = ("import sys, analyzer, analyzer.cli, api.cli; "
+            "print(','.join(m for m in ('fastapi', 'sqlalchemy', 'uvicorn', 'av', 'mediapipe', 'dask') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == ""
