@@ -266,3 +266,20 @@ def test_a_dying_worker_is_replaced_and_the_job_fails_after_max_attempts(tmp_pat
         assert (row.attempts, row.error) == (2, WORKER_LOST)
         detail = client.get(f"/analyses/{job_id}", headers={"Authorization": f"Bearer {token}"}).json()
         assert (detail["status"], detail["error"]) == ("failed", WORKER_LOST)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_schema_uses_portable_types(dialect: str) -> None:
+    """Every table compiles for SQLite and PostgreSQL (HINGE_DATABASE_URL may point at either)."""
+    from importlib import import_module
+
+    from sqlalchemy.schema import CreateTable
+
+    from api.db import Base
+
+    compiled = import_module(f"sqlalchemy.dialects.{dialect}").dialect()
+    ddl = {name: str(CreateTable(table).compile(dialect=compiled)) for name, table in Base.metadata.tables.items()}
+    assert set(ddl) == {"users", "coach_athlete", "analyses", "reviews"}
+    assert "UNIQUE (analysis_id, rep_index, code)" in ddl["reviews"]
+    if dialect == "postgresql":
+        assert "TIMESTAMP WITH TIME ZONE" in ddl["analyses"] and "JSON" in ddl["analyses"]
