@@ -214,7 +214,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner = analyze_cli
         received = await receive_upload(request, settings.incoming_dir, settings.max_upload_bytes)
         try:
             try:
-                form = UploadForm.model_validate(received.fields)
+                # an empty field (a blank form input) means "not given", as in an HTML form
+                form = UploadForm.model_validate({k: v for k, v in received.fields.items() if v.strip()})
             except ValidationError as exc:
                 error = exc.errors()[0]
                 where = ".".join(str(p) for p in error["loc"])

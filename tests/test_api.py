@@ -282,6 +282,13 @@ def test_upload_summary_and_finished_analysis(world: World) -> None:
     assert done["finished_at"] >= done["created_at"]
 
 
+def test_blank_option_fields_mean_not_given(world: World) -> None:
+    response = world.upload("ann", exercise="", height_m="", athlete_id="")
+    assert response.status_code == 202, response.text
+    assert response.json()["options"] == {"exercise": "auto", "height_m": None}
+    world.wait("ann", response.json()["id"])
+
+
 def test_list_is_newest_first_and_only_the_callers(world: World) -> None:
     listed = world.client.get("/analyses", headers=world.auth("ann")).json()["analyses"]
     created = [a["created_at"] for a in listed]
