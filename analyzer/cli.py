@@ -141,7 +141,26 @@ def _parser() -> argparse.ArgumentParser:
     single.add_argument("--size", default="960x540", help="WIDTHxHEIGHT, both even")
     single.add_argument("--fps", type=float, default=30.0, help="frame rate")
     single.add_argument("--name", default=None, help="file stem (default: built from the settings)")
+    _add_service_commands(commands)
     return parser
+
+
+# --- the web service: hinge serve / hinge users (implemented in api/cli.py) ----------------------------
+
+
+def _add_service_commands(commands: Any) -> None:
+    from api.cli import add_service_commands
+
+    add_service_commands(commands)
+
+
+def _run_service(args: argparse.Namespace) -> int:
+    from api.cli import run_service_command
+
+    return run_service_command(args)
+
+
+# -------------------------------------------------------------------------------------------------------
 
 
 def _run_eval(args: argparse.Namespace) -> int:
@@ -270,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_batch(args)
         if args.command == "synth":
             return _run_synth(args)
+        if args.command in ("serve", "users"):
+            return _run_service(args)
     except AnalyzerError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code
