@@ -163,11 +163,14 @@ def _segment_main(job_path: str) -> int:
     job: _SegmentJob = pickle.loads(Path(job_path).read_bytes())
     stats = DecodeStats()
     count = 0
+    parent = os.getppid()
 
     def tick(_: Any) -> None:
         nonlocal count
         count += 1
         if count % 5 == 0:
+            if os.getppid() != parent:  # the analysis that started us was killed: stop, don't run on orphaned
+                os._exit(1)
             print(count, flush=True)
 
     try:

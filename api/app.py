@@ -229,7 +229,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner = analyze_cli
                 raise ApiError(413, exc.message.replace(received.temp_path.name, received.filename),
                                "too_large") from exc
             except AnalyzerError as exc:
-                raise ApiError(422, exc.message.replace(received.temp_path.name, received.filename),
+                reason = exc.message.replace(received.temp_path.name, received.filename)
+                raise ApiError(422, f"{reason}. Upload the original video file, as the phone's camera saved it.",
                                "not_a_video") from exc
             return await run_in_threadpool(_store, user.id, form, received.temp_path, received.filename,
                                            info.container)

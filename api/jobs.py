@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import os
 import shutil
 import threading
 import time
@@ -48,12 +49,24 @@ WORKER_LOST = "The analysis worker stopped unexpectedly; try again with a shorte
 def analyze_clip(clip: Path, outdir: Path, options: dict[str, Any], on_progress: ProgressCallback) -> None:
     """The real runner: ``analyzer.pipeline.analyze`` with the upload's options."""
     from analyzer.pipeline import AnalyzeOptions, analyze
+    from analyzer.pose_runner import SpeedOptions
     from analyzer.video import VideoLimits
 
     # the upload's size was already checked against the service's limit; the other limits still apply
     limits = VideoLimits(max_file_mb=float("inf"))
     analyze(clip, outdir, AnalyzeOptions(exercise=options.get("exercise", "auto"), height_m=options.get("height_m"),
-                                         limits=limits), on_progress=on_progress)
+                                         limits=limits, speed=SpeedOptions(pose_workers=_pose_workers)),
+            on_progress=on_progress)
+
+
+# Pose processes per analysis in this worker (0 = the analyzer's default, one per core). Set by the
+# pool's initializer: with several jobs side by side, one long clip splitting itself would oversubscribe.
+_pose_workers = 0
+
+
+def _init_local_worker(pose_workers: int) -> None:
+    global _pose_workers
+    _pose_workers = pose_workers
 
 
 # --- what the worker does ----------------------------------------------------------------------------
@@ -164,7 +177,9 @@ class LocalBackend:
     """A bounded pool of worker processes (spawned: the server has threads, and fork + threads can hang)."""
 
     def __init__(self, workers: int) -> None:
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pose_workers = 0 if workers <= 1 else max(1, (os.cpu_count() or 1) // workers)
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_init_local_worker, initargs=(pose_workers,))
 
     def submit(self, job_id: str, attempt: int, *args: Any) -> Future[str]:
         return self.pool.submit(run_job, job_id, *args)
