@@ -148,7 +148,8 @@ def judge_reps(reps: tuple[Rep, ...], kin: Kinematics, rules: RuleSet, view: Vie
     A rep whose form checks all had to be skipped is marked not judgeable, with the reasons.
     """
     judged = []
-    for rep, judgements in zip(reps, judge(reps, kin, rules), strict=True):
+    unseen = {i for i, rep in enumerate(reps) if not rep.judgeable}  # find_reps: lockout in a tracking gap
+    for rep, judgements in zip(reps, judge(reps, kin, rules, unseen_lockouts=unseen), strict=True):
         faults = faults_of(judgements)
         skipped = not_judged(judgements)
         all_skipped = len(skipped) == len(judgements)
