@@ -395,16 +395,20 @@ CHECKS: tuple[tuple[str, tuple[FaultCode, ...], bool, _Check], ...] = (
 LOCKOUT_CHECKS = frozenset({FaultCode.HYPEREXTENDED_LOCKOUT, FaultCode.INCOMPLETE_LOCKOUT, FaultCode.NECK_CRANING,
                             FaultCode.NECK_SAGGING})
 UNSEEN_LOCKOUT = "the lifter was not tracked at lockout"
+# checks that need the camera square to the lifter's side, not just near it: the bar's forward offset from
+# mid-foot is a horizontal distance in the sagittal plane, and at an angle the far wrist and foot are guesses
+SIDE_ONLY_CHECKS = frozenset({FaultCode.BAR_DRIFT})
 
 
 def judge(reps: Sequence[RepTimes], kin: Kinematics, rules: RuleSet, *,
-          unseen_lockouts: Collection[int] = ()) -> tuple[tuple[Judgement, ...], ...]:
+          unseen_lockouts: Collection[int] = (), view: str = "") -> tuple[tuple[Judgement, ...], ...]:
     """Every check on every rep: one tuple of judgements per rep, in ``CHECKS`` order (one per FaultCode).
 
     ``reps`` are ``types.Rep`` or ``reps.RepWindow`` (anything with start/bottom/lockout/end seconds).
     The rounded-back check also compares each rep with the lifter's least-curved judgeable rep.
     ``unseen_lockouts``: indices of reps whose lockout fell in a tracking gap; their lockout checks are
-    not judged.
+    not judged. ``view``: the clip's camera view (``view.analyze_view``); when it is known and not 'side',
+    the side-only checks (``SIDE_ONLY_CHECKS``) are not judged.
     """
     windows = [_window(kin, r) for r in reps]
     has_back = any(name.startswith("faults.rounded_back.") for name in rules.thresholds)
@@ -420,6 +424,9 @@ def judge(reps: Sequence[RepTimes], kin: Kinematics, rules: RuleSet, *,
                 rep.extend(_not_judged(c, f"not checked for {rules.exercise}") for c in codes)
             elif i in unseen_lockouts and set(codes) <= LOCKOUT_CHECKS:
                 rep.extend(_not_judged(c, UNSEEN_LOCKOUT) for c in codes)
+            elif view not in ("", "side", "unknown") and set(codes) <= SIDE_ONLY_CHECKS:
+                rep.extend(_not_judged(c, f"filmed from the {view}: the bar's offset from mid-foot needs a side view")
+                           for c in codes)
             elif sagittal and view_reason:
                 rep.extend(_not_judged(c, view_reason) for c in codes)
             elif codes[0] is FaultCode.ROUNDED_BACK:

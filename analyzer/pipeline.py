@@ -149,7 +149,7 @@ def judge_reps(reps: tuple[Rep, ...], kin: Kinematics, rules: RuleSet, view: Vie
     """
     judged = []
     unseen = {i for i, rep in enumerate(reps) if not rep.judgeable}  # find_reps: lockout in a tracking gap
-    for rep, judgements in zip(reps, judge(reps, kin, rules, unseen_lockouts=unseen), strict=True):
+    for rep, judgements in zip(reps, judge(reps, kin, rules, unseen_lockouts=unseen, view=view.view), strict=True):
         faults = faults_of(judgements)
         skipped = not_judged(judgements)
         all_skipped = len(skipped) == len(judgements)

@@ -266,3 +266,11 @@ def test_lockout_checks_are_not_judged_when_the_lockout_was_not_seen():
         assert found[code].status == "not_judged"
         assert "not tracked at lockout" in found[code].reason
     assert found[FaultCode.ROUNDED_BACK].status == "ok"
+
+
+@pytest.mark.parametrize(("view", "status"), [("", "flagged"), ("side", "flagged"), ("oblique", "not_judged"),
+                                              ("front", "not_judged"), ("unknown", "flagged")])
+def test_bar_drift_needs_a_side_view(view, status):
+    seq, reps = _lifter({"bar_forward_px": (DRIFT_KNOTS, [0, 0, 0, 0, 0, 100, 100, 0, 0])})
+    found = _by_code(judge(reps, measure(seq), DEADLIFT, view=view)[0])[FaultCode.BAR_DRIFT]
+    assert found.status == status, view

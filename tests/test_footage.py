@@ -54,13 +54,13 @@ def test_side_view_deadlift_set_gives_five_reps(footage_dir, tmp_path):
 # Measured on the 50 labelled clips (re-scored from cached landmarks, reps branch, 2026-11-26):
 # rep count exact on 31/36 hinge clips filmed from the side or at 45 deg, 36/50 overall, MAE 0.58, 4 ghost
 # reps; view 44/49; exercise 39/50; clip-level false flags: hyperextended_lockout 3 (the three
-# deadlift-visual-analyzer Good_00000[1-3] lockouts, which visibly lean back ~20 deg), neck 0, bar drift 4.
+# deadlift-visual-analyzer Good_00000[1-3] lockouts, which visibly lean back ~20 deg), neck 0, bar drift 3.
 # Floors sit one clip below (ceilings one above) each measured figure: pose estimates move by a frame
 # or two between MediaPipe builds.
 FLOORS = {"hinge side+oblique": 30, "all": 35}
 MAX_GHOST_REPS = 5
 MIN_VIEW_HITS, MIN_EXERCISE_HITS = 43, 38
-MAX_FALSE_FLAGS = {"hyperextended_lockout": 4, "neck_extension": 1, "bar_drift": 5}
+MAX_FALSE_FLAGS = {"hyperextended_lockout": 4, "neck_extension": 1, "bar_drift": 4}
 MIN_ROUNDED_BACK = {"precision": 0.8, "recall": 0.8}
 
 
