@@ -13,7 +13,7 @@ the rep's relevant frames that were usable, times the landmarks' visibility wher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -75,6 +75,32 @@ def _window(kin: Kinematics, rep: RepTimes) -> _Window:
 
 def _has(rules: RuleSet, name: str) -> bool:
     return name in rules.thresholds
+
+
+def _opt(rules: RuleSet, name: str, default: float) -> float:
+    """An optional threshold: the table's value, or ``default`` (the check's behaviour before it existed)."""
+    return rules.value(name) if _has(rules, name) else default
+
+
+def sustained_max(t: np.ndarray, x: np.ndarray, duration_s: float) -> tuple[float, int]:
+    """The largest value ``x`` holds for ``duration_s``: max over windows of that length of the window's
+    minimum, over runs of finite samples; with its window's first index. (NaN, -1) when no finite run
+    lasts that long. ``duration_s`` <= 0 gives the plain maximum."""
+    finite = np.isfinite(x)
+    if duration_s <= 0:
+        if not finite.any():
+            return float("nan"), -1
+        i = int(np.nanargmax(x))
+        return float(x[i]), i
+    best, at = float("nan"), -1
+    for i in np.flatnonzero(finite):
+        j = int(np.searchsorted(t, t[i] + duration_s - 1e-9))
+        if j >= len(t) or not finite[i:j + 1].all():
+            continue
+        low = float(np.min(x[i:j + 1]))
+        if not best >= low:
+            best, at = low, int(i)
+    return best, at
 
 
 def severity(measured: float, threshold: float, severe: float) -> float:
@@ -158,16 +184,30 @@ def rep_back_curvature(kin: Kinematics, w: _Window, rules: RuleSet) -> float:
 
 
 def judge_hyperextended_lockout(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
-    """Largest lean back past vertical (deg) from lockout to the rep's end."""
+    """Lean back past vertical (deg) held from lockout to the rep's end.
+
+    The value is the largest lean-back held for ``min_duration_s`` (a lean that lasts, not a sway through
+    vertical as the bar settles) over the tracked frames (and, when kinematics gives a ``trunk_visibility``,
+    those whose shoulders and hips are seen); when the lockout was too short or hidden for that, the rep
+    is not judged.
+    """
     code = FaultCode.HYPEREXTENDED_LOCKOUT
     lean = kin.trunk_lean_deg
     if lean is None:
         return _not_judged(code, "trunk lean was not measured")
-    seg = -lean[w.lockout:w.end + 1]
+    sl = slice(w.lockout, w.end + 1)
+    seg = -lean[sl]
+    trunk_visibility = getattr(kin, "trunk_visibility", None)  # shoulders and hips, when kinematics gives it
+    if trunk_visibility is not None:
+        seg = np.where(trunk_visibility[sl] >= _opt(rules, "faults.hyperextended_lockout.min_visibility", 0.0),
+                       seg, np.nan)
     if not np.isfinite(seg).any():
         return _not_judged(code, "the lifter was not tracked at lockout (or facing is unknown)")
-    i = int(np.nanargmax(seg))
-    return _decide(code, float(seg[i]), rules.value("faults.hyperextended_lockout.lean_back_min_deg"),
+    hold = _opt(rules, "faults.hyperextended_lockout.min_duration_s", 0.0)
+    value, i = sustained_max(kin.t[sl], seg, hold)
+    if i < 0:
+        return _not_judged(code, f"the lockout was seen for less than {hold:.1f} s: too briefly to judge a lean-back")
+    return _decide(code, value, rules.value("faults.hyperextended_lockout.lean_back_min_deg"),
                    rules.value("faults.hyperextended_lockout.severe"), "deg", worst_t=kin.t[w.lockout + i],
                    confidence=float(np.isfinite(seg).mean()))
 
@@ -182,25 +222,42 @@ def _bottom_frames(kin: Kinematics, w: _Window, rules: RuleSet) -> np.ndarray:
 
 
 def judge_neck(kin: Kinematics, w: _Window, rules: RuleSet) -> tuple[Judgement, Judgement]:
-    """Neck angle at the bottom against the same lifter's standing neck angle (craning +, sagging -)."""
+    """Neck angle at the bottom against the same lifter's standing neck angle (craning +, sagging -).
+
+    The change is read against ``neutral_offset_deg``, what a neutral neck reads between bottom and
+    standing (the shoulder points drop forward as the shoulder blades hang). A change beyond
+    ``max_plausible_deg`` is a mis-tracked head (half out of frame), and fewer than ``min_duration_s`` of
+    visible head at the bottom is too little to judge: both are not judged.
+    """
     codes = (FaultCode.NECK_CRANING, FaultCode.NECK_SAGGING)
+
+    def skip(reason: str) -> tuple[Judgement, Judgement]:
+        return _not_judged(codes[0], reason), _not_judged(codes[1], reason)
+
     if kin.neck_angle_deg is None or kin.head_visibility is None:
-        return tuple(_not_judged(c, "the neck was not measured") for c in codes)  # type: ignore[return-value]
+        return skip("the neck was not measured")
     min_vis = rules.value("faults.neck.min_visibility")
     bottom = _bottom_frames(kin, w, rules)
     bottom = bottom[kin.head_visibility[bottom] >= min_vis] if len(bottom) else bottom
+    bottom = bottom[np.isfinite(kin.neck_angle_deg[bottom])] if len(bottom) else bottom
     top = np.arange(w.lockout, w.end + 1)
     top = top[(kin.head_visibility[top] >= min_vis) & np.isfinite(kin.neck_angle_deg[top])]
-    if len(bottom) == 0 or not np.isfinite(kin.neck_angle_deg[bottom]).any():
-        return tuple(_not_judged(c, "the head was hidden or out of frame at the bottom") for c in codes)  # type: ignore[return-value]
+    if len(bottom) == 0:
+        return skip("the head was hidden or out of frame at the bottom")
     if len(top) == 0:
-        return tuple(_not_judged(c, "the head was hidden or out of frame at lockout (no standing reference)")  # type: ignore[return-value]
-                     for c in codes)
+        return skip("the head was hidden or out of frame at lockout (no standing reference)")
+    dt = float(np.median(np.diff(kin.t))) if len(kin.t) > 1 else 0.0
+    seen_s = len(bottom) * dt
+    if seen_s < _opt(rules, "faults.neck.min_duration_s", 0.0):
+        return skip(f"the head was seen for only {seen_s:.2f} s at the bottom")
     change = kin.neck_angle_deg[bottom] - float(np.median(kin.neck_angle_deg[top]))
-    value = float(np.nanmedian(change))
-    worst_ext = int(bottom[int(np.nanargmax(change))])
-    worst_flex = int(bottom[int(np.nanargmin(change))])
-    confidence = float(np.nanmean(kin.head_visibility[bottom]))
+    value = float(np.median(change))
+    if abs(value) > _opt(rules, "faults.neck.max_plausible_deg", np.inf):
+        return skip(f"the head landmarks read an impossible neck angle ({value:.0f} deg): the head is mis-tracked")
+    value -= _opt(rules, "faults.neck.neutral_offset_deg", 0.0)
+    worst_ext = int(bottom[int(np.argmax(change))])
+    worst_flex = int(bottom[int(np.argmin(change))])
+    confidence = float(np.mean(kin.head_visibility[bottom]))
     crane = _decide(codes[0], value, rules.value("faults.neck.extension_min_deg"),
                     rules.value("faults.neck.severe_deg"), "deg", worst_t=kin.t[worst_ext], confidence=confidence)
     sag = _decide(codes[1], -value, rules.value("faults.neck.flexion_min_deg"),
@@ -254,19 +311,30 @@ def judge_hips_rise_first(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgem
 
 
 def judge_bar_drift(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
-    """Furthest forward the bar proxy (mid-wrist) gets from mid-foot while hinged, in trunk lengths."""
+    """How far forward of mid-foot the bar proxy (mid-wrist) drifts during the pull, in trunk lengths.
+
+    Read from the bottom to lockout (while the bar is loaded and rising; not the set-up, where the hands
+    reach for the bar, nor the lowering), as the largest offset held for ``min_duration_s`` over frames
+    whose wrists are seen (``min_visibility``). When the wrists are seen on less than ``min_seen_fraction``
+    of the pull (hidden behind plates or the body), the rep is not judged.
+    """
     code = FaultCode.BAR_DRIFT
     if kin.bar_drift is None or kin.bar_visibility is None:
         return _not_judged(code, "the bar path was not measured")
-    idx = np.arange(w.start, w.lockout + 1)
+    first = w.bottom if _has(rules, "faults.bar_drift.min_duration_s") else w.start
+    idx = np.arange(first, w.lockout + 1)
     seen = kin.bar_visibility[idx] >= rules.value("faults.bar_drift.min_visibility")
     drift = np.where(seen, kin.bar_drift[idx], np.nan)
+    share = float(np.isfinite(drift).mean()) if len(idx) else 0.0
     if not np.isfinite(drift).any():
         return _not_judged(code, "the hands or feet were hidden during the pull")
-    i = int(np.nanargmax(drift))
-    return _decide(code, float(drift[i]), rules.value("faults.bar_drift.forward_min"),
-                   rules.value("faults.bar_drift.severe"), "trunk lengths", worst_t=kin.t[idx[i]],
-                   confidence=float(np.isfinite(drift).mean()))
+    if share < _opt(rules, "faults.bar_drift.min_seen_fraction", 0.0):
+        return _not_judged(code, f"the hands were seen on only {share:.0%} of the pull (behind the plates or the body)")
+    value, i = sustained_max(kin.t[idx], drift, _opt(rules, "faults.bar_drift.min_duration_s", 0.0))
+    if i < 0:
+        return _not_judged(code, "the hands were not seen long enough at a time during the pull")
+    return _decide(code, value, rules.value("faults.bar_drift.forward_min"),
+                   rules.value("faults.bar_drift.severe"), "trunk lengths", worst_t=kin.t[idx[i]], confidence=share)
 
 
 def judge_incomplete_lockout(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
@@ -323,11 +391,24 @@ CHECKS: tuple[tuple[str, tuple[FaultCode, ...], bool, _Check], ...] = (
 )
 
 
-def judge(reps: Sequence[RepTimes], kin: Kinematics, rules: RuleSet) -> tuple[tuple[Judgement, ...], ...]:
+# checks that read the standing lockout (the neck's is its standing reference)
+LOCKOUT_CHECKS = frozenset({FaultCode.HYPEREXTENDED_LOCKOUT, FaultCode.INCOMPLETE_LOCKOUT, FaultCode.NECK_CRANING,
+                            FaultCode.NECK_SAGGING})
+UNSEEN_LOCKOUT = "the lifter was not tracked at lockout"
+# checks that need the camera square to the lifter's side, not just near it: the bar's forward offset from
+# mid-foot is a horizontal distance in the sagittal plane, and at an angle the far wrist and foot are guesses
+SIDE_ONLY_CHECKS = frozenset({FaultCode.BAR_DRIFT})
+
+
+def judge(reps: Sequence[RepTimes], kin: Kinematics, rules: RuleSet, *,
+          unseen_lockouts: Collection[int] = (), view: str = "") -> tuple[tuple[Judgement, ...], ...]:
     """Every check on every rep: one tuple of judgements per rep, in ``CHECKS`` order (one per FaultCode).
 
     ``reps`` are ``types.Rep`` or ``reps.RepWindow`` (anything with start/bottom/lockout/end seconds).
     The rounded-back check also compares each rep with the lifter's least-curved judgeable rep.
+    ``unseen_lockouts``: indices of reps whose lockout fell in a tracking gap; their lockout checks are
+    not judged. ``view``: the clip's camera view (``view.analyze_view``); when it is known and not 'side',
+    the side-only checks (``SIDE_ONLY_CHECKS``) are not judged.
     """
     windows = [_window(kin, r) for r in reps]
     has_back = any(name.startswith("faults.rounded_back.") for name in rules.thresholds)
@@ -341,6 +422,11 @@ def judge(reps: Sequence[RepTimes], kin: Kinematics, rules: RuleSet) -> tuple[tu
         for prefix, codes, sagittal, check in CHECKS:
             if not any(name.startswith(prefix) for name in rules.thresholds):
                 rep.extend(_not_judged(c, f"not checked for {rules.exercise}") for c in codes)
+            elif i in unseen_lockouts and set(codes) <= LOCKOUT_CHECKS:
+                rep.extend(_not_judged(c, UNSEEN_LOCKOUT) for c in codes)
+            elif view not in ("", "side", "unknown") and set(codes) <= SIDE_ONLY_CHECKS:
+                rep.extend(_not_judged(c, f"filmed from the {view}: the bar's offset from mid-foot needs a side view")
+                           for c in codes)
             elif sagittal and view_reason:
                 rep.extend(_not_judged(c, view_reason) for c in codes)
             elif codes[0] is FaultCode.ROUNDED_BACK:

@@ -150,11 +150,16 @@ def judge_reps(reps: tuple[Rep, ...], kin: Kinematics, rules: RuleSet, view: Vie
     A rep whose form checks all had to be skipped is marked not judgeable, with the reasons.
     """
     judged = []
-    for rep, judgements in zip(reps, judge(reps, kin, rules), strict=True):
+    unseen = {i for i, rep in enumerate(reps) if not rep.judgeable}  # find_reps: lockout in a tracking gap
+    for rep, judgements in zip(reps, judge(reps, kin, rules, unseen_lockouts=unseen, view=view.view), strict=True):
         faults = faults_of(judgements)
         skipped = not_judged(judgements)
-        judgeable = len(skipped) < len(judgements)
-        reason = "" if judgeable else "; ".join(sorted(set(skipped.values())))
+        all_skipped = len(skipped) == len(judgements)
+        judgeable = rep.judgeable and not all_skipped  # find_reps marks a rep whose lockout was never seen
+        reasons = [rep.not_judged_reason] if rep.not_judged_reason else []
+        if all_skipped:
+            reasons.append("; ".join(sorted(set(skipped.values()))))
+        reason = "; ".join(reasons)
         if not view.sagittal and view.view != "unknown":
             reason = reason or f"filmed from the {view.view}: sagittal checks can't be judged from this view"
         judged.append(replace(
@@ -176,9 +181,16 @@ def bar_speed_metrics(kin: Kinematics, window: RepWindow) -> dict[str, float]:
 def find_reps(seq: PoseSequence, kin: Kinematics, rules: RuleSet) -> tuple[tuple[Rep, ...], str]:
     """Reps and the name of the signal that drove the count ('trunk_2d' or 'trunk_3d')."""
     counted = count_reps(seq, kin.trunk_inclination_deg, rules, kin.hip_angle_deg)
+    # a lockout inferred across a tracking gap: the rep counts, but its top was never seen
+    unseen = {"ascent_s": float("nan"), "lockout_hold_s": float("nan")}
     reps = tuple(
         Rep(index=i + 1, start_s=w.start_s, bottom_s=w.bottom_s, lockout_s=w.lockout_s, end_s=w.end_s,
-            metrics={**rep_metrics(counted.signal, w), **bar_speed_metrics(kin, w)})
+            metrics={**rep_metrics(counted.signal, w), **bar_speed_metrics(kin, w),
+                     **({} if w.lockout_seen else unseen)},
+            judgeable=w.lockout_seen,
+            not_judged_reason="" if w.lockout_seen else
+            "the lifter was not tracked at lockout: the rep is counted from the ascent before the gap and the "
+            "descent after it, and its lockout can't be judged")
         for i, w in enumerate(counted.windows)
     )
     return reps, counted.signal_name

@@ -9,7 +9,16 @@ across a camera cut.
 
 Before the band is applied the signal is cleaned of what no lifter can do: values beyond
 ``max_valid_deg`` (a pose flipped upside down) are dropped, and excursions shorter than half of
-``despike_s`` (a pose that jumps for a few frames) are removed by a running median.
+``despike_s`` (a pose that jumps for a few frames) are removed by a running median. A run of detections
+shorter than ``min_track_s`` with no detection on either side is a pose found for an instant in the middle
+of an occlusion (it lands on a plate, a shadow or another person) and is dropped.
+
+A tracking gap is never interpolated blindly when it could hide a lockout: when the lifter is lost for at
+most ``gap_lockout_max_s`` while the trunk is rising toward upright, and is found again no further away,
+the trunk is extrapolated from both sides of the gap at the speeds seen there. If the two lines meet inside
+the lockout band, the lifter could have stood up within the gap: the rep is counted and its lockout is
+marked unseen (``RepWindow.lockout_seen``), so no lockout check is made on it. If they do not, the gap is
+bridged by plain interpolation (up to ``max_gap_s``) or splits the signal, as before.
 
 Driving signal: trunk inclination, hip->shoulder against vertical (0 upright, 90 horizontal). In 2D it is
 foreshortened when the camera is not square to the lifter (at 45 degrees a 60 degree hinge reads about
@@ -49,6 +58,8 @@ class RepWindow:
     bottom_s: float
     lockout_s: float
     end_s: float
+    lockout_seen: bool = True
+    """False when the lockout fell in a tracking gap and was inferred from the motion on both sides."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +74,16 @@ class RepThresholds:
     lockout_hip_flexion_max_deg: a frame below the hinged band whose hip flexion (180 - knee-hip-shoulder
         angle) is at most this also counts as locked out: the hips are open even where camera pitch makes
         the trunk read a little forward (-inf = off).
-    min_lockout_s: a lockout must be held this long (or until the track ends) to finish a rep; a pose
-        that flickers upright for a few frames in the middle of a hinge does not (0 = off).
+    min_lockout_s: a lockout must be held this long to finish a rep, also when the track ends there; a pose
+        that flickers upright for a few frames in the middle of a hinge, or a clip that fades out the instant
+        the lifter reaches the band, shows no lockout (0 = off).
+    min_track_s: a run of detections shorter than this with gaps on both sides is dropped (0 = off).
+    gap_lockout_max_s: longest tracking gap that may hide a lockout (0 = off).
+    gap_edge_s: the trunk's level and speed on each side of a gap are fitted over this long, seconds.
+    gap_ascent_fraction: share of the way back from the deepest point to the lockout band the trunk must
+        have come when the lifter is lost, for the gap to hide a lockout.
+    gap_max_jump_torso: the lifter's hips must be found again within this many trunk lengths of where they
+        were lost for a gap lockout (a camera cut or another person is no lockout).
     """
 
     hinged_min_deg: float
@@ -75,6 +94,11 @@ class RepThresholds:
     max_valid_deg: float = math.inf
     lockout_hip_flexion_max_deg: float = -math.inf
     min_lockout_s: float = 0.0
+    min_track_s: float = 0.0
+    gap_lockout_max_s: float = 0.0
+    gap_edge_s: float = 0.3
+    gap_ascent_fraction: float = 1 / 3
+    gap_max_jump_torso: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,11 @@ def thresholds_from_rules(rules: RuleSet) -> RepThresholds:
         max_valid_deg=_optional(rules, "reps.max_valid_deg", math.inf),
         lockout_hip_flexion_max_deg=_optional(rules, "reps.lockout_hip_flexion_max_deg", -math.inf),
         min_lockout_s=_optional(rules, "reps.min_lockout_s", 0.0),
+        min_track_s=_optional(rules, "reps.min_track_s", 0.0),
+        gap_lockout_max_s=_optional(rules, "reps.gap_lockout_max_s", 0.0),
+        gap_edge_s=_optional(rules, "reps.gap_edge_s", 0.3),
+        gap_ascent_fraction=_optional(rules, "reps.gap_ascent_fraction", 1 / 3),
+        gap_max_jump_torso=_optional(rules, "reps.cut_jump_torso", math.inf),
     )
 
 
@@ -144,27 +173,36 @@ def trunk_signal(trunk_2d_deg: np.ndarray, trunk_3d_deg: np.ndarray, options: Tr
     return np.where(np.isfinite(trunk_3d_deg), trunk_3d_deg, trunk_2d_deg), "trunk_3d"
 
 
-def camera_cuts(seq: PoseSequence, max_jump_torso: float, window_s: float) -> np.ndarray:
+def camera_cuts(
+    seq: PoseSequence, max_jump_torso: float, window_s: float, *, tracked: np.ndarray | None = None,
+    min_share: float = 0.5,
+) -> np.ndarray:
     """(T,) bool, True on the first frame of a new shot.
 
     A cut moves or rescales the lifter at once and for good: the median mid-hip position over the
     ``window_s`` after a frame sits more than ``max_jump_torso`` trunk lengths from the median over the
     ``window_s`` before it (or the trunk length changes by that fraction). Medians make a one-frame pose
-    glitch, which jumps and comes back, no cut.
+    glitch, which jumps and comes back, no cut. Each window must hold at least ``min_share`` of the frames
+    it spans (and two), so the odd glitched frame at the edge of a tracking gap is no shot of its own;
+    ``tracked`` (T,) bool limits the frames used (default: every frame with a pose).
     """
     xy = seq.xy.astype(np.float64)
     hip = (xy[:, L.LEFT_HIP] + xy[:, L.RIGHT_HIP]) / 2
     shoulder = (xy[:, L.LEFT_SHOULDER] + xy[:, L.RIGHT_SHOULDER]) / 2
     torso = np.hypot(*(shoulder - hip).T)
     seen = np.isfinite(hip[:, 0]) & np.isfinite(torso) & (torso > 0)
+    if tracked is not None:
+        seen &= np.asarray(tracked, bool)
     t = seq.t
     lo = np.searchsorted(t, t - window_s, side="left")
     hi = np.searchsorted(t, t + window_s, side="left")
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    need = max(2, int(math.ceil(min_share * window_s / dt))) if dt > 0 else 2
     jumped = np.zeros(len(seq), bool)
     for i in np.flatnonzero(seen):
         before = np.arange(lo[i], i)[seen[lo[i]:i]]
         after = np.arange(i, hi[i])[seen[i:hi[i]]]
-        if len(before) < 2 or len(after) < 2:
+        if len(before) < need or len(after) < need:
             continue
         size = max(float(np.median(torso[before])), float(np.median(torso[after])))
         move = np.hypot(*(np.median(hip[after], axis=0) - np.median(hip[before], axis=0))) / size
@@ -191,16 +229,23 @@ def running_median(t: np.ndarray, x: np.ndarray, window_s: float) -> np.ndarray:
 
 
 def _held_lockout(t: np.ndarray, locked: np.ndarray, h: int, min_lockout_s: float) -> int:
-    """First index from ``h`` on that starts a lockout held ``min_lockout_s`` (or to the end); -1 if none."""
+    """First index from ``h`` on that starts a lockout held ``min_lockout_s``; -1 if none.
+
+    A lockout cut short by the end of the track counts when it lasted one frame interval less than the
+    minimum (the last frame's own duration is not in ``t``).
+    """
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
     for start, stop in true_runs(locked[h:]):
         a, b = h + int(start), h + int(stop)
-        if b == len(locked) or t[b - 1] - t[a] >= min_lockout_s:
+        held = t[b - 1] - t[a]
+        if held >= min_lockout_s or (b == len(locked) and held + dt >= min_lockout_s):
             return a
     return -1
 
 
 def _segment_run(
     t: np.ndarray, x: np.ndarray, hip_flexion: np.ndarray, offset: int, th: RepThresholds,
+    inferred: np.ndarray,
 ) -> list[RepWindow]:
     reps: list[RepWindow] = []
     n = len(x)
@@ -228,9 +273,101 @@ def _segment_run(
         seen_s = t[lock] - t[start]
         if seen_s >= th.min_rep_s or (partial and seen_s >= th.min_rep_s / 2):
             idx = (start, bottom, lock, end)
-            reps.append(RepWindow(*(offset + k for k in idx), *(float(t[k]) for k in idx)))
+            reps.append(RepWindow(*(offset + k for k in idx), *(float(t[k]) for k in idx),
+                                  lockout_seen=not bool(inferred[lock])))
         i = end  # the next rep starts where this one's lockout ends
     return reps
+
+
+def drop_islands(t: np.ndarray, tracked: np.ndarray, min_track_s: float) -> np.ndarray:
+    """(T,) bool: ``tracked`` without the runs shorter than ``min_track_s`` (a run's last frame counts one
+    frame interval). Such a run has a gap on each side: a pose found for an instant inside an occlusion."""
+    out = np.asarray(tracked, bool).copy()
+    if min_track_s <= 0 or len(t) < 2:
+        return out
+    dt = float(np.median(np.diff(t)))
+    for a, b in true_runs(out):
+        if t[b - 1] - t[a] + dt < min_track_s:
+            out[a:b] = False
+    return out
+
+
+def _edge_line(t: np.ndarray, x: np.ndarray, idx: np.ndarray, at: float) -> tuple[float, float]:
+    """Robust line through ``x[idx]`` (Theil-Sen: median pairwise slope, median intercept), so one glitched
+    frame at a gap's edge does not tilt it: (value at time ``at``, slope deg/s); NaN with < 3 samples."""
+    idx = idx[np.isfinite(x[idx])]
+    if len(idx) < 3:
+        return float("nan"), float("nan")
+    tt, xx = t[idx] - at, x[idx]
+    i, j = np.triu_indices(len(idx), k=1)
+    dt = tt[j] - tt[i]
+    if not (dt > 0).any():
+        return float("nan"), float("nan")
+    slope = float(np.median((xx[j] - xx[i])[dt > 0] / dt[dt > 0]))
+    return float(np.median(xx - slope * tt)), slope
+
+
+def bridge_gap_lockouts(
+    t: np.ndarray, x: np.ndarray, th: RepThresholds, *, hip_xy: np.ndarray | None = None,
+    torso_px: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the tracking gaps that hide a lockout; returns (signal, (T,) bool inferred-lockout frames).
+
+    A gap of at most ``gap_lockout_max_s`` with samples on both sides hides a lockout when
+    - the ascent was under way as the lifter was lost: the trunk's level over the last ``gap_edge_s`` is
+      back at least ``gap_ascent_fraction`` of the way from the excursion's deepest point to the lockout
+      band (a lifter still set up at the bottom, or lost mid-descent, is not);
+    - the lifter is found again already in the lockout band, or descending (the trunk's line fitted over
+      the first ``gap_edge_s`` rises), and that descent, run back at the speed seen, leaves the lockout band
+      inside the gap;
+    - an ascent line (the speed seen before the gap, or an even pace when none was seen) reaches the band
+      before the descent line leaves it, so the two meet inside the band;
+    - (with ``hip_xy`` (T, 2) px and ``torso_px`` (T,) px) the hips are found within ``gap_max_jump_torso``
+      trunk lengths of where they were lost (not a camera cut or another person).
+    The gap is filled with those two lines joined by a plateau at mid-band; the filled frames inside the
+    lockout band are the inferred lockout. Other gaps are left NaN.
+    """
+    out = np.array(x, dtype=np.float64, copy=True)
+    inferred = np.zeros(len(t), bool)
+    if th.gap_lockout_max_s <= 0:
+        return out, inferred
+    level = th.lockout_max_deg / 2
+    locked_at = np.flatnonzero(x <= th.lockout_max_deg)
+    for a, b in true_runs(np.isnan(out)):
+        a, b = int(a), int(b)
+        if a == 0 or b == len(t):
+            continue
+        tb, ta = float(t[a - 1]), float(t[b])
+        if ta - tb > th.gap_lockout_max_s:
+            continue
+        before = np.arange(np.searchsorted(t, tb - th.gap_edge_s, side="left"), a)
+        after = np.arange(b, np.searchsorted(t, ta + th.gap_edge_s, side="right"))
+        xb, slope_b = _edge_line(t, x, before, tb)
+        xa, slope_a = _edge_line(t, x, after, ta)
+        if not (np.isfinite(xb) and np.isfinite(xa)):
+            continue
+        if not slope_b < 0:
+            xb = float(np.nanmedian(x[before]))  # no ascent speed seen: the level is the plain median
+        since = locked_at[locked_at < a]
+        excursion = x[(int(since[-1]) if len(since) else 0):a]
+        peak = float(np.nanmax(excursion)) if np.isfinite(excursion).any() else float("nan")
+        if not (peak >= th.hinged_min_deg and peak - xb >= th.gap_ascent_fraction * (peak - th.lockout_max_deg)):
+            continue
+        if xa > th.lockout_max_deg and not slope_a > 0:
+            continue
+        if hip_xy is not None and torso_px is not None:
+            size = np.nanmedian(torso_px[np.concatenate([before, after])])
+            moved = np.hypot(*(np.nanmedian(hip_xy[after], axis=0) - np.nanmedian(hip_xy[before], axis=0)))
+            if not moved <= th.gap_max_jump_torso * size:
+                continue
+        leave = ta - max(xa - level, 0.0) / slope_a if xa > level else ta
+        reach = tb + (xb - level) / -slope_b if slope_b < 0 else (tb + leave) / 2
+        if not tb < reach < leave:
+            continue
+        tg = t[a:b]
+        out[a:b] = np.interp(tg, [tb, reach, leave, ta], [xb, level, level, xa])
+        inferred[a:b] = out[a:b] <= th.lockout_max_deg
+    return out, inferred
 
 
 def clean_signal(t: np.ndarray, signal: np.ndarray, thresholds: RepThresholds) -> np.ndarray:
@@ -243,16 +380,25 @@ def clean_signal(t: np.ndarray, signal: np.ndarray, thresholds: RepThresholds) -
 
 def segment_reps(
     t: np.ndarray, signal: np.ndarray, thresholds: RepThresholds, *, breaks: np.ndarray | None = None,
-    hip_flexion_deg: np.ndarray | None = None,
+    hip_flexion_deg: np.ndarray | None = None, tracked: np.ndarray | None = None,
+    hip_xy: np.ndarray | None = None, torso_px: np.ndarray | None = None,
 ) -> list[RepWindow]:
     """Reps in a (T,) driving signal in degrees sampled at (T,) times.
 
-    NaN gaps up to ``max_gap_s`` are bridged by interpolation; longer gaps split the signal and no
-    rep spans them. ``breaks`` (T,) bool marks frames that begin a new shot (camera cuts): the signal
-    is split there too. ``hip_flexion_deg`` (T,) degrees, 0 = hips straight, feeds the second lockout
-    test (see ``RepThresholds.lockout_hip_flexion_max_deg``).
+    ``tracked`` (T,) bool marks frames where the lifter was really found (the signal elsewhere is
+    interpolation): brief detections inside occlusions are dropped (``min_track_s``), and gaps that may
+    hide a lockout are bridged first (``bridge_gap_lockouts``, with ``hip_xy``/``torso_px`` for the
+    same-place test). Other NaN gaps up to ``max_gap_s`` are bridged by interpolation; longer gaps split
+    the signal and no rep spans them. ``breaks`` (T,) bool marks frames that begin a new shot (camera
+    cuts): the signal is split there too. ``hip_flexion_deg`` (T,) degrees, 0 = hips straight, feeds the
+    second lockout test (see ``RepThresholds.lockout_hip_flexion_max_deg``).
     """
-    x = clean_signal(t, signal, thresholds)
+    x = np.array(signal, dtype=np.float64, copy=True)
+    x[~(x <= thresholds.max_valid_deg)] = np.nan
+    if tracked is not None:
+        x[~drop_islands(t, tracked, thresholds.min_track_s)] = np.nan
+    x, inferred = bridge_gap_lockouts(t, x, thresholds, hip_xy=hip_xy, torso_px=torso_px)
+    x = clean_signal(t, x, thresholds)
     hips = np.full(len(t), np.nan) if hip_flexion_deg is None else np.asarray(hip_flexion_deg, np.float64)
     valid = ~np.isnan(x)
     reps: list[RepWindow] = []
@@ -260,7 +406,7 @@ def segment_reps(
     for start, stop in true_runs(valid):
         bounds = [int(start), *(int(c) for c in cut_at if start < c < stop), int(stop)]
         for a, b in itertools.pairwise(bounds):
-            reps.extend(_segment_run(t[a:b], x[a:b], hips[a:b], a, thresholds))
+            reps.extend(_segment_run(t[a:b], x[a:b], hips[a:b], a, thresholds, inferred[a:b]))
     return reps
 
 
@@ -288,9 +434,15 @@ def count_reps(
         hip_angle_deg: (T,) knee-hip-shoulder angle from ``kinematics.measure`` (180 = straight), optional.
     """
     signal, name = trunk_signal(trunk_2d_deg, world_trunk_inclination_deg(seq), trunk_options_from_rules(rules))
+    th = thresholds_from_rules(rules)
+    tracked = drop_islands(seq.t, seq.detected, th.min_track_s)
     jump = _optional(rules, "reps.cut_jump_torso", math.inf)
     window = _optional(rules, "reps.cut_window_s", 0.0)
-    breaks = camera_cuts(seq, jump, window) if math.isfinite(jump) and window > 0 else None
+    breaks = camera_cuts(seq, jump, window, tracked=tracked) if math.isfinite(jump) and window > 0 else None
     flexion = None if hip_angle_deg is None else 180.0 - np.asarray(hip_angle_deg, np.float64)
-    windows = segment_reps(seq.t, signal, thresholds_from_rules(rules), breaks=breaks, hip_flexion_deg=flexion)
+    xy = seq.xy.astype(np.float64)
+    hip = (xy[:, L.LEFT_HIP] + xy[:, L.RIGHT_HIP]) / 2
+    torso = np.hypot(*((xy[:, L.LEFT_SHOULDER] + xy[:, L.RIGHT_SHOULDER]) / 2 - hip).T)
+    windows = segment_reps(seq.t, signal, th, breaks=breaks, hip_flexion_deg=flexion, tracked=tracked,
+                           hip_xy=hip, torso_px=torso)
     return RepCount(tuple(windows), signal, name)

@@ -49,3 +49,45 @@ def test_side_view_deadlift_set_gives_five_reps(footage_dir, tmp_path):
         assert lo <= rep.lockout_s <= hi, (rep.index, rep.lockout_s)
     saved = json.loads((tmp_path / "out" / "report.json").read_text())
     assert saved["summary"]["rep_count"] == 5
+
+
+# Measured on the 50 labelled clips (re-scored from cached landmarks, reps branch, 2026-11-26):
+# rep count exact on 31/36 hinge clips filmed from the side or at 45 deg, 36/50 overall, MAE 0.58, 4 ghost
+# reps; view 44/49; exercise 39/50; clip-level false flags: hyperextended_lockout 3 (the three
+# deadlift-visual-analyzer Good_00000[1-3] lockouts, which visibly lean back ~20 deg), neck 0, bar drift 3.
+# Floors sit one clip below (ceilings one above) each measured figure: pose estimates move by a frame
+# or two between MediaPipe builds.
+FLOORS = {"hinge side+oblique": 30, "all": 35}
+MAX_GHOST_REPS = 5
+MIN_VIEW_HITS, MIN_EXERCISE_HITS = 43, 38
+MAX_FALSE_FLAGS = {"hyperextended_lockout": 4, "neck_extension": 1, "bar_drift": 4}
+MIN_ROUNDED_BACK = {"precision": 0.8, "recall": 0.8}
+
+
+@pytest.mark.slow
+def test_eval_over_the_labelled_footage_meets_the_measured_floors(footage_dir, tmp_path):
+    """``hinge eval`` over every labelled clip. Set HINGE_EVAL_CACHE to a folder kept between runs to reuse
+    the landmarks (``OUT/clips/<stem>/pose.npz``); otherwise the model runs on all 50 clips (slow)."""
+    import os
+    from pathlib import Path
+
+    from analyzer.evaluate import evaluate
+
+    out = Path(os.environ.get("HINGE_EVAL_CACHE", tmp_path / "eval"))
+    options = AnalyzeOptions(video=False)
+    results, scores = evaluate(footage_dir / "labels.csv", footage_dir, out,
+                               lambda clip, outdir: analyze(clip, outdir, options).report.to_dict())
+    assert scores.errors == 0
+    for group, floor in FLOORS.items():
+        assert scores.rep_exact[group][0] >= floor, (group, scores.rep_exact[group])
+    assert scores.ghost_reps <= MAX_GHOST_REPS
+    assert scores.view_accuracy is not None and scores.view_accuracy[0] >= MIN_VIEW_HITS
+    assert scores.exercise_accuracy is not None and scores.exercise_accuracy[0] >= MIN_EXERCISE_HITS
+    for name, ceiling in MAX_FALSE_FLAGS.items():
+        assert scores.faults.get(name, {}).get("fp", 0) <= ceiling, (name, scores.faults.get(name))
+    for key, floor in MIN_ROUNDED_BACK.items():
+        assert scores.faults["rounded_back"][key] >= floor, scores.faults["rounded_back"]
+    by_file = {r.file: r for r in results}
+    # the walking/yoga-like clips with no lift stay at zero reps
+    assert by_file["pypi-sports2d__demo.mp4"].reps == 0
+    assert by_file["kbtrainer__hipExtension.mp4"].reps == 0

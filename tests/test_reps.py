@@ -236,3 +236,126 @@ def test_thresholds_come_from_every_rule_table():
         th = thresholds_from_rules(load_rules(exercise))
         assert th.lockout_max_deg < th.hinged_min_deg < th.max_valid_deg
         assert 0 < th.min_lockout_s < th.min_rep_s
+
+
+# --- lockouts hidden in tracking gaps, glitched detections, clips that fade out at the top ---
+
+GAPS = RepThresholds(
+    hinged_min_deg=35, lockout_max_deg=20, min_rep_s=0.8, max_gap_s=1.0, max_valid_deg=135, min_lockout_s=0.2,
+    min_track_s=0.15, gap_lockout_max_s=2.0, gap_edge_s=0.2, gap_ascent_fraction=0.33,
+)
+
+
+def _lost(t: np.ndarray, start_s: float, stop_s: float) -> np.ndarray:
+    return ~((t >= start_s) & (t < stop_s))
+
+
+# bottoms at 3.0 and 5.6 s (1 s half-width): the top between them is in the lockout band 3.68-4.92 s
+TOP_BOTTOMS = [3.0, 5.6]
+
+
+@pytest.mark.parametrize(
+    ("name", "lost_s", "expected_reps", "expected_unseen"),
+    [
+        ("lost over the whole top (1.6 s): counted, its lockout unseen", (3.5, 5.1), 2, 1),
+        ("lost from the band to the next descent (1.7 s)", (3.6, 5.3), 2, 1),
+        ("lost 2.4 s: too long to say what happened", (3.3, 5.7), 1, 0),
+        ("lost at the bottom: no lockout hides there", (2.55, 3.45), 2, 0),
+        ("lost from mid-descent to the bottom", (5.05, 5.95), 2, 0),
+        ("lost for a moment in the ascent: the lockout is seen", (3.4, 3.6), 2, 0),
+        ("never lost", (0.0, 0.0), 2, 0),
+    ],
+)
+def test_lockout_in_a_tracking_gap(name, lost_s, expected_reps, expected_unseen):
+    t = _t(9)
+    tracked = _lost(t, *lost_s)
+    x = np.where(tracked, hinge_signal(t, TOP_BOTTOMS), np.nan)
+    reps = segment_reps(t, x, GAPS, tracked=tracked)
+    assert len(reps) == expected_reps, name
+    assert sum(not r.lockout_seen for r in reps) == expected_unseen, name
+    for r in reps:
+        assert r.start_s <= r.bottom_s <= r.lockout_s <= r.end_s
+        if not r.lockout_seen:
+            assert lost_s[0] <= r.lockout_s < lost_s[1]
+
+
+def test_without_gap_bridging_a_lockout_lost_for_long_splits_the_set():
+    t = _t(9)
+    tracked = _lost(t, 3.5, 5.1)
+    x = np.where(tracked, hinge_signal(t, TOP_BOTTOMS), np.nan)
+    off = RepThresholds(**{**GAPS.__dict__, "gap_lockout_max_s": 0.0})
+    assert len(segment_reps(t, x, off, tracked=tracked)) == 1  # only the second rep, seen whole
+
+
+@pytest.mark.parametrize(("name", "hips_move_px", "expected_unseen"),
+                         [("same place", 0.0, 1), ("half a trunk away", 100.0, 1), ("two trunks away", 400.0, 0)])
+def test_no_lockout_is_inferred_across_a_jump_of_the_hips(name, hips_move_px, expected_unseen):
+    """Another person (or a camera cut) found after the gap: the hips are elsewhere, nothing is inferred."""
+    t = _t(9)
+    tracked = _lost(t, 3.5, 5.1)
+    x = np.where(tracked, hinge_signal(t, TOP_BOTTOMS), np.nan)
+    th = RepThresholds(**{**GAPS.__dict__, "gap_max_jump_torso": 1.0})
+    hip = np.tile([500.0, 400.0], (len(t), 1))
+    hip[t >= 5.1] += [hips_move_px, 0.0]
+    torso = np.full(len(t), 200.0)
+    reps = segment_reps(t, x, th, tracked=tracked, hip_xy=hip, torso_px=torso)
+    assert sum(not r.lockout_seen for r in reps) == expected_unseen, name
+
+
+@pytest.mark.parametrize(
+    ("name", "glitch_frames", "min_track_s", "expected"),
+    [
+        ("one glitched upright frame in a gap at the bottom makes a ghost rep", 1, 0.0, 3),
+        ("the same frame dropped as an island", 1, 0.15, 2),
+        ("three frames (0.1 s) dropped", 3, 0.15, 2),
+        ("six frames (0.2 s) are a real track", 6, 0.15, 3),
+    ],
+)
+def test_brief_detections_inside_a_gap_are_dropped(name, glitch_frames, min_track_s, expected):
+    """A pose found for an instant in the middle of an occlusion reads upright: no lockout from it."""
+    t = _t(12)
+    x = hinge_signal(t, [3.0, 9.0], half_width_s=2.5)  # long hinged stretch around 3 s
+    tracked = _lost(t, 2.5, 3.5)
+    mid = np.searchsorted(t, 3.0)
+    tracked[mid:mid + glitch_frames] = True
+    x = np.where(tracked, x, np.nan)
+    x[mid:mid + glitch_frames] = 5.0
+    th = RepThresholds(**{**GAPS.__dict__, "min_track_s": min_track_s, "min_lockout_s": 0.0, "gap_lockout_max_s": 0.0})
+    assert len(segment_reps(t, x, th, tracked=tracked)) == expected, name
+
+
+@pytest.mark.parametrize(
+    ("name", "after_band_s", "expected"),
+    [("fades out as the band is reached (0.1 s)", 0.1, 0), ("ends 0.17 s into the lockout", 0.17, 1),
+     ("ends 0.5 s into the lockout", 0.5, 1)],
+)
+def test_a_lockout_cut_short_by_the_end_of_the_clip_needs_its_minimum_hold(name, after_band_s, expected):
+    t = _t(6)
+    x = hinge_signal(t, [3.0])
+    band_at = t[np.flatnonzero((t > 3.0) & (x <= 20.0))[0]]
+    keep = t <= band_at + after_band_s
+    assert len(segment_reps(t[keep], x[keep], ROBUST)) == expected, name
+
+
+def test_camera_cuts_ignore_a_couple_of_glitched_frames_at_a_gap():
+    t = _t(6)
+    seq = hinge_lifter_sequence(t, np.full(len(t), 5.0))
+    xy = seq.xy.copy()
+    xy[90:92] += np.array([300.0, 0.0], np.float32)  # two odd frames as the lifter is lost
+    xy[92:130] = np.nan
+    moved = PoseSequence(xy=xy, z=seq.z, visibility=seq.visibility, world=seq.world, t=t, frame_size=seq.frame_size)
+    assert not camera_cuts(moved, max_jump_torso=1.0, window_s=0.3).any()
+
+
+def test_find_reps_marks_an_inferred_lockout_not_judgeable():
+    from analyzer.pipeline import find_reps
+    from tests.factories import with_missing
+
+    t = _t(9)
+    seq = with_missing(hinge_lifter_sequence(t, hinge_signal(t, TOP_BOTTOMS, depth_deg=65)), 3.5, 5.1)
+    kin = measure(seq)
+    reps, _ = find_reps(seq, kin, load_rules("deadlift"))
+    unseen = [r for r in reps if not r.judgeable]
+    assert len(unseen) == 1
+    assert "not tracked at lockout" in unseen[0].not_judged_reason
+    assert np.isnan(unseen[0].metrics["lockout_hold_s"])
