@@ -175,7 +175,7 @@ def test_prefetch_stops_decoding_when_the_consumer_stops(tmp_path):
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_videos" / "deadlift_side.mp4"
 CORE_JOINTS = [11, 12, 23, 24, 25, 26, 27, 28]  # shoulders, hips, knees, ankles
-# Parallel segments vs one pass. A later segment's landmarker starts 2 s before its cut; MediaPipe's
+# Parallel segments (threads) vs one pass. A later segment's landmarker starts 2 s before its cut; MediaPipe's
 # tracking and smoothing then agree with the single pass to within a few pixels until both re-detect.
 # Measured on ai-workout__deadlift (57 s, 720p, torso ~166 px): median 0 px, p95 4.1 px, p99 8.8 px;
 # trunk angle p99 1.0 deg, max 1.8 deg.
