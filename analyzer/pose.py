@@ -40,8 +40,9 @@ class PoseOptions:
     min_tracking_confidence: float = opt(0.5, "score needed to track rather than re-detect")
     segmentation: bool = opt(True, "compute person masks for the back-outline measure")
     max_side: int = opt(960, "frames are scaled down to this longer side (pixels) for the model")
-    people_survey: bool = opt(True, "look for people on 16 frames spread over the clip first; when nobody "
-                                    "else is in view, track one person (about twice as fast)")
+    people_survey: bool = opt(False, "fast mode: look for people on 16 frames first and, when nobody else is in "
+                                     "view, track one person instead of detecting every frame: about twice as fast "
+                                     "but less accurate (see README, Performance)")
     max_analysis_fps: float = opt(60.0, "slow-motion clips are thinned to this rate for the model; the "
                                         "annotated video keeps every frame")
 

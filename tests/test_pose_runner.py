@@ -199,7 +199,7 @@ def test_parallel_segments_match_one_pass():
     split, stats, run_split = run_pose(SAMPLE, info, PoseOptions(),
                                        SpeedOptions(pose_workers=2, parallel_min_s=4.0), model=model)
     assert run_one.workers == 1 and run_split.workers == 2
-    assert run_split.survey is not None and run_split.tracked_people == 1  # one person on the sample clip
+    assert run_split.survey is None and run_split.tracked_people == 2  # the default detects on every frame
     np.testing.assert_allclose(split.t, one.t, atol=1e-9)
     np.testing.assert_array_equal(split.frame_index, one.frame_index)
     assert stats.decoded == len(one)
@@ -207,6 +207,26 @@ def test_parallel_segments_match_one_pass():
     assert np.isnan(diff).sum() == 0
     assert np.percentile(diff, 95) <= PARALLEL_P95_PX, np.percentile(diff, [50, 95, 99])
     assert np.nanmax(np.abs(_trunk_deg(split.xy) - _trunk_deg(one.xy))) <= PARALLEL_TRUNK_MAX_DEG
+
+
+@pytest.mark.slow
+def test_people_survey_tracks_one_person_when_the_lifter_is_alone():
+    from analyzer.pose import PoseOptions, resolve_model, survey_people
+
+    survey = survey_people(sample_frames(SAMPLE, 16, max_side=960), PoseOptions(people_survey=True),
+                           model=resolve_model())
+    assert (survey.frames, survey.most_people, survey.tracked_people) == (16, 1, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.footage
+def test_people_survey_keeps_two_people_when_a_second_is_in_view(footage_dir):
+    from analyzer.pose import PoseOptions, resolve_model, survey_people
+
+    clip = footage_dir / "pypi-sports2d__demo.mp4"  # two people walk through the frame
+    survey = survey_people(sample_frames(clip, 16, max_side=960), PoseOptions(people_survey=True),
+                           model=resolve_model())
+    assert survey.most_people == 2 and survey.tracked_people == 2
 
 
 @pytest.mark.slow
