@@ -243,6 +243,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from analyzer.pose import PoseOptions
     from analyzer.pose_runner import SpeedOptions
     from analyzer.render import RenderOptions
+    from analyzer.report import rep_summary
     from analyzer.video import VideoLimits
 
     options = AnalyzeOptions(
@@ -260,9 +261,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{report.clip['file']}: {len(report.reps)} rep(s)")
     for rep in report.reps:
-        m = rep.metrics
-        print(f"  rep {rep.index}: {rep.start_s:6.2f}-{rep.end_s:6.2f} s  depth {m['trunk_incline_max_deg']:.0f} deg  "
-              f"down {m['descent_s']:.1f} s  up {m['ascent_s']:.1f} s")
+        print(f"  rep {rep.index}: {rep.start_s:6.2f}-{rep.end_s:6.2f} s  {rep_summary(rep)}")
         for fault in rep.faults:
             print(f"      {fault.code.value}: {fault.measured:.3g} {fault.unit} (threshold {fault.threshold:.3g})")
         for cue in rep.cues:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analyzer.report import shown
 from analyzer.types import Report
 
 PLOT_WIDTH, PLOT_HEIGHT, MARGIN = 720, 150, 36
@@ -97,12 +98,12 @@ def render_html(report: Report, series: Mapping[str, tuple[np.ndarray, np.ndarra
             f"{f.code.value.replace('_', ' ')} ({f.measured:.3g} vs {f.threshold:.3g} {f.unit})" for f in rep.faults
         ) or ("not judged: " + rep.not_judged_reason if not rep.judgeable else "none")
         cues = "<br>".join(html.escape(c) for c in rep.cues) or '<span class="muted">-</span>'
-        depth = m.get("trunk_incline_max_deg", float("nan"))
+        depth = shown(m.get("trunk_incline_max_deg"), ".0f", "deg")
         rows.append(
             f'<tr class="rep-row{" flagged" if rep.faults else ""}" data-start="{rep.start_s:.3f}">'
             f"<td>{rep.index}</td><td>{rep.start_s:.1f}-{rep.end_s:.1f} s</td>"
-            f"<td>{depth:.0f}&deg;</td><td>{m.get('descent_s', float('nan')):.1f} s / "
-            f"{m.get('ascent_s', float('nan')):.1f} s</td><td>{html.escape(faults)}</td><td>{cues}</td></tr>"
+            f"<td>{html.escape(depth)}</td><td>{html.escape(shown(m.get('descent_s')))} / "
+            f"{html.escape(shown(m.get('ascent_s')))}</td><td>{html.escape(faults)}</td><td>{cues}</td></tr>"
         )
     windows = [(r.start_s, r.end_s) for r in report.reps]
     plots = "".join(angle_plot_svg(name, t, y, windows) for name, (t, y) in series.items())

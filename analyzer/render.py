@@ -15,6 +15,7 @@ import numpy as np
 
 from analyzer.kinematics import Kinematics
 from analyzer.options import opt
+from analyzer.report import rep_summary
 from analyzer.types import SKELETON_EDGES, Landmark, PoseSequence, Rep
 from analyzer.video import Frame, VideoWriter
 
@@ -40,10 +41,7 @@ def _rep_status(reps: tuple[Rep, ...], t: float) -> tuple[int, Rep | None]:
 
 
 def banner_text(rep: Rep) -> str:
-    depth = rep.metrics.get("trunk_incline_max_deg", float("nan"))
-    down = rep.metrics.get("descent_s", float("nan"))
-    up = rep.metrics.get("ascent_s", float("nan"))
-    text = f"Rep {rep.index}: depth {depth:.0f} deg, down {down:.1f} s, up {up:.1f} s"
+    text = f"Rep {rep.index}: {rep_summary(rep)}"
     return f"{text}\n{rep.cues[0]}" if rep.cues else text
 
 

@@ -8,6 +8,22 @@ from pathlib import Path
 
 from analyzer.types import Rep, Report, to_plain
 
+NOT_SEEN = "not seen"
+
+
+def shown(value: float | None, spec: str = ".1f", unit: str = "s") -> str:
+    """A metric for people to read: '1.4 s', or 'not seen' when the footage did not show it (NaN)."""
+    if value is None or value != value:
+        return NOT_SEEN
+    return f"{value:{spec}} {unit}".rstrip()
+
+
+def rep_summary(rep: Rep) -> str:
+    """'depth 64 deg, down 1.8 s, up not seen': one line for the terminal, the page and the video."""
+    m = rep.metrics
+    return (f"depth {shown(m.get('trunk_incline_max_deg'), '.0f', 'deg')}, down {shown(m.get('descent_s'))}, "
+            f"up {shown(m.get('ascent_s'))}")
+
 REP_TIME_COLUMNS = ("rep", "start_s", "bottom_s", "lockout_s", "end_s")
 
 
