@@ -1604,7 +1604,7 @@ class _Renderer:
 
     def _wall_line(self) -> int:
         """Image row where the floor meets the wall behind the lifter."""
-        w, h = self.view.size
+        h = self.view.size[1]
         fwd = self.view.rotation[2].copy()
         fwd[1] = 0.0
         fwd /= np.linalg.norm(fwd)
@@ -1902,7 +1902,8 @@ def _decorate(img: np.ndarray, background: str, y_line: int, px_per_m: float,
                 cv2.ellipse(out, (x + dx * int(0.8 * m), bar_y), (max(2, int(0.05 * m)), int(0.22 * m)), 0, 0, 360,
                             _BUMPER_COLOURS[int(rng.integers(len(_BUMPER_COLOURS)))], -1, cv2.LINE_AA)
         elif kind == "tree":  # plates stacked on a tree against the wall
-            cv2.rectangle(out, (x - int(0.02 * m), y_line - int(1.2 * m)), (x + int(0.02 * m), y_line), (30, 30, 34), -1)
+            post = int(0.02 * m)
+            cv2.rectangle(out, (x - post, y_line - int(1.2 * m)), (x + post, y_line), (30, 30, 34), -1)
             y = y_line
             for _ in range(int(rng.integers(3, 6))):
                 r = int(rng.choice([0.225, 0.17, 0.13]) * m)
@@ -2016,9 +2017,10 @@ class _FastWriter:
     a 1/90000 time base; the file appears at ``path`` only when complete."""
 
     def __init__(self, path: Path, width: int, height: int, fps: float, *, crf: int, preset: str) -> None:
+        from fractions import Fraction
+
         import av
         import cv2
-        from fractions import Fraction
 
         self.av, self.cv2, self.path = av, cv2, path
         self.tmp = path.with_name(f".{path.name}.part")
@@ -2085,11 +2087,11 @@ def render_clip(
     write the same bytes. Frame i is at t = i / fps seconds (``frame_times``; irregular with
     ``scene.vfr_jitter``). A portrait frame is just a size taller than wide (see ``portrait_camera``).
     ``scene`` sets background, clothes, blur, variable frame rate and the encoder (``Scene()``, the
-    default, is how every earlier clip was made). ``noise_sd`` adds seeded Gaussian sensor noise (grey levels, sd) before encoding; ``crf``
-    sets the compression (23 libx264's default, 35+ visibly blocky). ``schema`` "1.0" writes the
-    ground truth exactly as generator 1.0 did (clean deadlifts only; kept so the committed
-    ``deadlift_side`` sample regenerates byte for byte); "1.1" adds spine flexion and curvature, the
-    neck angle, the bar's drift and the per-rep fault lists.
+    default, is how every earlier clip was made). ``noise_sd`` adds seeded Gaussian sensor noise (grey
+    levels, sd) before encoding; ``crf`` sets the compression (23 libx264's default, 35+ visibly
+    blocky). ``schema`` "1.0" writes the ground truth exactly as generator 1.0 did (clean deadlifts
+    only; kept so the committed ``deadlift_side`` sample regenerates byte for byte); "1.1" adds spine
+    flexion and curvature, the neck angle, the bar's drift and the per-rep fault lists.
     """
     from analyzer.video import VideoWriter  # PyAV at the edge
 
@@ -2291,12 +2293,13 @@ def make_sample_videos(out_dir: Path | str, stems: Sequence[str] | None = None) 
     return paths
 
 
-def script_for(exercise: str, *, reps: int | None = None, faults: Sequence[InjectedFault] = ()) -> LiftScript:
-    """A default script of one exercise (a key of ``SCRIPTS``), with ``reps`` and ``faults`` set."""
+def script_for(exercise: str, *, reps: int | None = None, faults: Sequence[InjectedFault] = (),
+               walk_in_s: float = 0.0, setup_s: float = 0.0, rest_s: float = 0.0) -> LiftScript:
+    """A default script of one exercise (a key of ``SCRIPTS``), with reps, faults, walk-in, set-up and rests set."""
     if exercise not in SCRIPTS:
         raise ValueError(f"unknown exercise {exercise!r}; choose from {sorted(SCRIPTS)}")
     cls = SCRIPTS[exercise]
-    kwargs: dict[str, Any] = {"faults": tuple(faults)}
+    kwargs: dict[str, Any] = {"faults": tuple(faults), "walk_in_s": walk_in_s, "setup_s": setup_s, "rest_s": rest_s}
     if reps is not None:
         kwargs["reps"] = reps
     return cls(**kwargs)
@@ -2316,8 +2319,11 @@ def parse_fault(text: str) -> InjectedFault:
 
 
 __all__ = [
+    "BACKGROUNDS",
     "FAULT_UNITS",
+    "FPS_RANGE",
     "GROUND_TRUTH_SCHEMAS",
+    "OUTFITS",
     "SAMPLES",
     "SCRIPTS",
     "SEGMENTED_BODY",
@@ -2339,6 +2345,7 @@ __all__ = [
     "RepTruth",
     "RepWindow",
     "SampleSpec",
+    "Scene",
     "Skeleton",
     "SquatScript",
     "View",
@@ -2346,12 +2353,14 @@ __all__ = [
     "deadlift_bottom_pose",
     "drag_bar",
     "forward_kinematics",
+    "frame_times",
     "ground_truth",
     "ground_truth_path",
     "hinge_pose",
     "interior_angle_deg",
     "make_sample_videos",
     "parse_fault",
+    "portrait_camera",
     "render_clip",
     "script_for",
     "spine_chord",
