@@ -1935,8 +1935,10 @@ class Scene:
         ``motion`` (a horizontal streak of that length, like a camera panning or shaking).
     vfr_jitter: variable frame rate: each frame interval is the nominal 1/fps times exp(N(0, jitter)), kept
         within x0.5..x2, seeded; 0 = constant rate. The ground truth's times are the written timestamps.
-    encoder: ``writer`` (``analyzer.video.VideoWriter``: FFmpeg's colour conversion, as the sample clips) or
-        ``fast`` (OpenCV's RGB->I420 and libx264 frame threads: about 2.5x faster, same quality).
+    encoder: ``writer`` (``analyzer.video.VideoWriter``: FFmpeg's colour conversion, as the sample clips;
+        its threaded libx264 made some clips, noisy or not, differ between runs) or ``fast`` (OpenCV's
+        RGB->I420 and single-threaded libx264 on a worker thread beside the drawing: the same bytes for the
+        same arguments, and faster).
     preset: libx264 preset.
     """
 
@@ -2003,6 +2005,19 @@ def frame_times(duration_s: float, fps: float, vfr_jitter: float = 0.0, seed: in
     return ticks / 90000.0
 
 
+def blur_image(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``image`` convolved with ``kernel`` (``Scene.blur_kernel``), edges reflected."""
+    import cv2
+
+    return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT)
+
+
+def sensor_noise(image: np.ndarray, noise_sd: float, rng: np.random.Generator) -> np.ndarray:
+    """``image`` (uint8) plus Gaussian noise of ``noise_sd`` grey levels per channel and pixel, rounded and clipped."""
+    noisy = image + rng.normal(0.0, noise_sd, image.shape).astype(np.float32)
+    return np.clip(noisy, 0, 255).round().astype(np.uint8)
+
+
 def portrait_camera(camera: Camera | None = None) -> Camera:
     """``camera`` turned for a portrait frame: the vertical field of view becomes the landscape 16:9 one's
     horizontal field, as when a phone is held upright, so the lifter is framed the same way across."""
@@ -2012,11 +2027,17 @@ def portrait_camera(camera: Camera | None = None) -> Camera:
 
 
 class _FastWriter:
-    """H.264 yuv420p +faststart MP4 like ``analyzer.video.VideoWriter``, faster: OpenCV converts RGB to I420
-    (FFmpeg's swscale took 5.9 ms a 720p frame, OpenCV 0.6) and libx264 runs frame threads. Timestamps in
-    a 1/90000 time base; the file appears at ``path`` only when complete."""
+    """H.264 yuv420p +faststart MP4 like ``analyzer.video.VideoWriter``, faster and byte-for-byte repeatable.
+
+    OpenCV converts RGB to I420 (FFmpeg's swscale took 5.9 ms a 720p frame here, OpenCV 0.6 ms), and the
+    conversion and encoding run on a worker thread while the caller draws the next frame. libx264 runs
+    single-threaded: with its slice or frame threads, two encodes of the same noisy frames differed here.
+    Timestamps in a 1/90000 time base; the file appears at ``path`` only when complete.
+    """
 
     def __init__(self, path: Path, width: int, height: int, fps: float, *, crf: int, preset: str) -> None:
+        import queue
+        import threading
         from fractions import Fraction
 
         import av
@@ -2029,18 +2050,37 @@ class _FastWriter:
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
         self.base = Fraction(1, 90000)
         self.stream.time_base = self.stream.codec_context.time_base = self.base
-        self.stream.codec_context.thread_type = "FRAME"
-        self.stream.codec_context.thread_count = 0
+        self.stream.codec_context.thread_count = 1
         self.stream.options = {"crf": str(crf), "preset": preset}
         self.last = -1
+        self.queue: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.worker = threading.Thread(target=self._encode, name="synth-encoder", daemon=True)
+        self.worker.start()
+
+    def _encode(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain: the caller sees the error on its next write
+            image, pts = item
+            try:
+                frame = self.av.VideoFrame.from_ndarray(self.cv2.cvtColor(image, self.cv2.COLOR_RGB2YUV_I420),
+                                                        format="yuv420p")
+                frame.pts = pts
+                frame.time_base = self.base
+                for packet in self.stream.encode(frame):
+                    self.container.mux(packet)
+            except Exception as exc:  # handed to the caller's thread
+                self.error = exc
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
 
     def write(self, image: np.ndarray, t: float) -> None:
-        frame = self.av.VideoFrame.from_ndarray(self.cv2.cvtColor(image, self.cv2.COLOR_RGB2YUV_I420),
-                                                format="yuv420p")
-        frame.pts = self.last = max(int(round(t * 90000)), self.last + 1)
-        frame.time_base = self.base
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
+        self._raise()
+        self.last = max(int(round(t * 90000)), self.last + 1)
+        self.queue.put((image, self.last))
 
     def __enter__(self) -> _FastWriter:
         return self
@@ -2048,16 +2088,27 @@ class _FastWriter:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         import os
 
-        if exc_type is None:
-            for packet in self.stream.encode(None):
-                self.container.mux(packet)
-            self.container.close()
-            os.replace(self.tmp, self.path)
-        else:
-            try:
+        self.queue.put(None)
+        self.worker.join()
+        try:
+            if exc_type is None:
+                self._raise()
+                for packet in self.stream.encode(None):
+                    self.container.mux(packet)
                 self.container.close()
-            finally:
-                self.tmp.unlink(missing_ok=True)
+                os.replace(self.tmp, self.path)
+                return
+        except BaseException:
+            self._abort()
+            raise
+        self._abort()
+
+    def _abort(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            self.container.close()
+        self.tmp.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------ clip
@@ -2131,10 +2182,9 @@ def render_clip(
         def draw(t: float, sk: Skeleton) -> None:
             image = renderer.draw(sk, motion.barbell, motion.bar_at(t))
             if kernel is not None:  # optics blur before the sensor adds its noise
-                image = renderer.cv2.filter2D(image, -1, kernel, borderType=renderer.cv2.BORDER_REFLECT)
+                image = blur_image(image, kernel)
             if noise_sd:
-                noisy = image + noise_rng.normal(0.0, noise_sd, image.shape).astype(np.float32)
-                image = np.clip(noisy, 0, 255).round().astype(np.uint8)
+                image = sensor_noise(image, noise_sd, noise_rng)
             writer.write(image, t)
 
         truth = _simulate(motion, script, camera, body, look, view, fps, seed, crf, noise_sd, schema, draw,
@@ -2350,6 +2400,7 @@ __all__ = [
     "SquatScript",
     "View",
     "bar_clearance_m",
+    "blur_image",
     "deadlift_bottom_pose",
     "drag_bar",
     "forward_kinematics",
@@ -2363,6 +2414,7 @@ __all__ = [
     "portrait_camera",
     "render_clip",
     "script_for",
+    "sensor_noise",
     "spine_chord",
     "trunk_inclination_deg",
 ]
