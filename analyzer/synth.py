@@ -1936,9 +1936,9 @@ class Scene:
     vfr_jitter: variable frame rate: each frame interval is the nominal 1/fps times exp(N(0, jitter)), kept
         within x0.5..x2, seeded; 0 = constant rate. The ground truth's times are the written timestamps.
     encoder: ``writer`` (``analyzer.video.VideoWriter``: FFmpeg's colour conversion, as the sample clips;
-        its threaded libx264 made some clips, noisy or not, differ between runs) or ``fast`` (OpenCV's
-        RGB->I420 and single-threaded libx264 on a worker thread beside the drawing: the same bytes for the
-        same arguments, and faster).
+        its libx264 macroblock-tree rate control made some clips differ between runs) or ``fast`` (OpenCV's
+        RGB->I420, libx264 without mbtree on a worker thread beside the drawing: the same bytes for the same
+        arguments, and faster).
     preset: libx264 preset.
     """
 
@@ -2030,9 +2030,9 @@ class _FastWriter:
     """H.264 yuv420p +faststart MP4 like ``analyzer.video.VideoWriter``, faster and byte-for-byte repeatable.
 
     OpenCV converts RGB to I420 (FFmpeg's swscale took 5.9 ms a 720p frame here, OpenCV 0.6 ms), and the
-    conversion and encoding run on a worker thread while the caller draws the next frame. libx264 runs
-    single-threaded: with its slice or frame threads, two encodes of the same noisy frames differed here.
-    Timestamps in a 1/90000 time base; the file appears at ``path`` only when complete.
+    conversion and encoding run on a worker thread while the caller draws the next frame; libx264 uses
+    frame threads without macroblock-tree rate control (see below). Timestamps in a 1/90000 time base;
+    the file appears at ``path`` only when complete.
     """
 
     def __init__(self, path: Path, width: int, height: int, fps: float, *, crf: int, preset: str) -> None:
@@ -2050,8 +2050,11 @@ class _FastWriter:
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
         self.base = Fraction(1, 90000)
         self.stream.time_base = self.stream.codec_context.time_base = self.base
-        self.stream.codec_context.thread_count = 1
-        self.stream.options = {"crf": str(crf), "preset": preset}
+        self.stream.codec_context.thread_type = "FRAME"
+        self.stream.codec_context.thread_count = 0
+        # Macroblock-tree rate control made two encodes of the same frames differ once the process had done
+        # other work (same input, different bitstream, with or without threads); without it they repeat.
+        self.stream.options = {"crf": str(crf), "preset": preset, "x264-params": "no-mbtree=1"}
         self.last = -1
         self.queue: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
