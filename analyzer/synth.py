@@ -12,7 +12,10 @@ faults, other lifts):
   rep windows it was built from.
 - ``Camera``: a pinhole camera placed around the lifter (side view on the lifter's right by default).
 - the renderer draws shaded capsules, an ellipsoid head with a face, and a barbell, back to front
-  (painter's algorithm) with OpenCV on a plain wall and floor.
+  (painter's algorithm) with OpenCV over a background (``Scene``: plain, gradient or a cluttered gym),
+  in one of several outfits, optionally blurred, noisy, at a variable frame rate, in portrait.
+- scripts can open with a walk-in and a set-up (hinging down to the bar for a deadlift) and rest
+  between reps; those frames carry no rep in the ground truth.
 
 World frame: metres, origin on the floor under the ankle joints, x forward (where the lifter faces),
 y up, z toward the lifter's right. The side camera stands on +z, so the lifter faces image right and
@@ -1169,7 +1172,7 @@ class FrameTruth:
 
     t: float
     rep: int | None
-    phase: str  # setup, descent, bottom, ascent, lockout
+    phase: str  # walk_in, setup, rest (rep None), descent, bottom, ascent, lockout
     trunk_inclination_deg: float
     hip_angle_deg: float
     knee_angle_deg: float

@@ -915,7 +915,7 @@ def test_720p_ten_second_clip_generation_time(tmp_path: Path) -> None:
                               scene=synth.Scene(encoder="fast"))
     seconds = time.perf_counter() - start
     assert 9.5 <= truth.frames[-1].t <= 10.5
-    assert seconds < 15.0, f"10 s of 720p took {seconds:.1f} s"
+    assert seconds < 20.0, f"10 s of 720p took {seconds:.1f} s"
 
 
 @pytest.mark.slow
