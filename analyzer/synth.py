@@ -1287,10 +1287,14 @@ def ground_truth_path(clip: Path | str) -> Path:
 
 
 def _frame_truth(t: float, rep: int | None, phase: str, sk: Skeleton, view: View, *, body: Body | None = None,
-                 schema: str = "1.0", bar_ref_x_m: float = 0.0) -> FrameTruth:
+                 schema: str = "1.0", bar_ref_x_m: float = 0.0, bar_world: Vec | None = None) -> FrameTruth:
+    """``bar_world``: the bar's axis where it lies when it is not in the hands (else the near hand's grip)."""
     side = view.near_side
     names = {n: ("nose" if n == "nose" else "grip" if n == "bar" else n) for n in TRUTH_POINTS}
     world = np.stack([sk.points[p if p == "nose" else f"{side}_{p}"] for p in names.values()])
+    if bar_world is not None:
+        bar_world = np.array([bar_world[0], bar_world[1], sk.points[f"{side}_grip"][2]])
+        world[list(names).index("bar")] = bar_world
     xy, _ = view.project(world)
     raw = {n: (float(x), float(y)) for n, (x, y) in zip(names, xy, strict=True)}
     angles = _angles(raw, view.facing)
@@ -1308,7 +1312,8 @@ def _frame_truth(t: float, rep: int | None, phase: str, sk: Skeleton, view: View
         sag["spine_flexion_deg"] = round(flexion, 3)
         sag["spine_axis_curvature"] = round(_polyline_sagitta_ratio(np.array([[p[0], p[1]] for p in axis])), 5)
         sag["spine_curvature"] = round(_back_curvature(sk, body, None, "right"), 5)
-        sag["bar_x_m"] = round(float(sk.points[f"{side}_grip"][0]) - bar_ref_x_m, 4)
+        bar_x = float(sk.points[f"{side}_grip"][0] if bar_world is None else bar_world[0])
+        sag["bar_x_m"] = round(bar_x - bar_ref_x_m, 4)
         image_curv = _back_curvature(sk, body, view, view.facing) if _camera_kind(view) in ("side", "oblique") \
             else None
         ear = raw["ear"]
@@ -2238,7 +2243,8 @@ def _simulate(motion: Motion, script: LiftScript, camera: Camera, body: Body, lo
         if draw is not None:
             draw(t, sk)
         rep, phase = motion.phase_at(t)
-        frames.append(_frame_truth(t, rep, phase, sk, view, body=body, schema=schema, bar_ref_x_m=bar_ref))
+        frames.append(_frame_truth(t, rep, phase, sk, view, body=body, schema=schema, bar_ref_x_m=bar_ref,
+                                   bar_world=motion.bar_at(t)))
     parameters: dict[str, Any] = {
         "exercise": motion.name,
         "script": _script_params(script),

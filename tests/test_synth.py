@@ -625,6 +625,12 @@ def test_floor_setup_first_rep_is_the_pull() -> None:
     bar_on_floor = motion.bar_at(0.5)
     assert bar_on_floor is not None and bar_on_floor[1] == pytest.approx(script.barbell.plate_radius_m, abs=0.005)
     assert motion.bar_at(rep1.start_s + 0.1) is None  # in the hands from the grip on
+    # The ground truth's bar point lies still on the floor until the grip, then rides in the hands.
+    on_floor = np.array([f.t < rep1.start_s - 1.2 for f in truth.frames])
+    bar = truth.points("bar")
+    assert np.ptp(bar[on_floor], axis=0).max() < 0.01
+    assert np.abs(bar[~on_floor][0] - bar[on_floor][-1]).max() < 1.0  # picked up where it lay (within 1 px)
+    assert bar[-1, 1] < bar[0, 1] - 20.0, "lifted at lockout"
 
 
 @pytest.mark.parametrize(
