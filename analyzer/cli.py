@@ -138,8 +138,27 @@ def _parser() -> argparse.ArgumentParser:
     single.add_argument("--seed", type=int, default=0, help="seed of the rep-to-rep variation")
     single.add_argument("--noise", type=float, default=0.0, help="sensor noise, sd in grey levels")
     single.add_argument("--crf", type=int, default=23, help="H.264 quality: higher is smaller and blockier")
-    single.add_argument("--size", default="960x540", help="WIDTHxHEIGHT, both even")
-    single.add_argument("--fps", type=float, default=30.0, help="frame rate")
+    single.add_argument("--size", default="960x540", help="WIDTHxHEIGHT, both even (landscape; see --orientation)")
+    single.add_argument("--orientation", choices=("landscape", "portrait"), default="landscape",
+                        help="portrait swaps WIDTHxHEIGHT and turns the camera as a phone held upright")
+    single.add_argument("--fps", type=float, default=30.0, help="frame rate, 24-60")
+    single.add_argument("--vfr", type=float, default=0.0, metavar="JITTER",
+                        help="variable frame rate: frame intervals vary by exp(N(0, JITTER)); 0 = constant")
+    single.add_argument("--walk-in", type=float, default=0.0, metavar="S",
+                        help="seconds walking into place before the set")
+    single.add_argument("--setup", type=float, default=0.0, metavar="S",
+                        help="set-up before rep 1 (deadlift: hinge down to the bar and hold S seconds)")
+    single.add_argument("--rest", type=float, default=0.0, metavar="S", help="standing pause between reps")
+    single.add_argument("--background", choices=("plain", "gradient", "gym"), default="plain",
+                        help="scene behind the lifter")
+    single.add_argument("--outfit", choices=("blue", "red", "grey", "black", "white"), default="blue",
+                        help="shirt and shorts colours")
+    single.add_argument("--blur", type=float, default=0.0, metavar="PX", help="blur size in pixels (0 = sharp)")
+    single.add_argument("--blur-kind", choices=("defocus", "motion"), default="defocus",
+                        help="defocus (disc) or motion (horizontal streak)")
+    single.add_argument("--encoder", choices=("fast", "writer"), default="fast",
+                        help="fast: OpenCV colour conversion + x264 frame threads; writer: as the sample clips")
+    single.add_argument("--preset", default="veryfast", help="libx264 preset")
     single.add_argument("--name", default=None, help="file stem (default: built from the settings)")
     _add_service_commands(commands)
     return parser
@@ -221,17 +240,32 @@ def _run_synth(args: argparse.Namespace) -> int:
         return 0
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
+        if args.orientation == "portrait":
+            width, height = min(width, height), max(width, height)
+        lo, hi = synth.FPS_RANGE
+        if not lo <= args.fps <= hi:
+            raise ValueError(f"--fps must be between {lo:g} and {hi:g}, got {args.fps:g}")
         faults = [synth.parse_fault(text) for text in args.fault]
-        script = synth.script_for(args.exercise, reps=args.reps, faults=faults)
+        script = synth.script_for(args.exercise, reps=args.reps, faults=faults, walk_in_s=args.walk_in,
+                                  setup_s=args.setup, rest_s=args.rest)
+        scene = synth.Scene(background=args.background, outfit=args.outfit, blur_px=args.blur,
+                            blur_kind=args.blur_kind, vfr_jitter=args.vfr, encoder=args.encoder, preset=args.preset)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    camera = synth.Camera(azimuth_deg=synth.VIEWS[args.view])
+    if args.orientation == "portrait":
+        camera = synth.portrait_camera(camera)
     tags = [f.replace(":", "").replace("@", "_r").replace(",", "") for f in args.fault]
     name = args.name or "_".join([args.exercise, args.view, *tags, f"s{args.seed}"])
     clip = args.outdir / f"{name}.mp4"
-    truth = synth.render_clip(clip, script=script, camera=synth.Camera(azimuth_deg=synth.VIEWS[args.view]),
-                              body=synth.SEGMENTED_BODY, size=(width, height), fps=args.fps, seed=args.seed,
-                              crf=args.crf, noise_sd=args.noise)
+    try:
+        truth = synth.render_clip(clip, script=script, camera=camera, body=synth.SEGMENTED_BODY,
+                                  size=(width, height), fps=args.fps, seed=args.seed, crf=args.crf,
+                                  noise_sd=args.noise, scene=scene)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {clip} ({len(truth.frames)} frames, {len(truth.reps)} reps)")
     print(f"wrote {synth.ground_truth_path(clip)}")
     return 0

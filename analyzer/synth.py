@@ -12,7 +12,10 @@ faults, other lifts):
   rep windows it was built from.
 - ``Camera``: a pinhole camera placed around the lifter (side view on the lifter's right by default).
 - the renderer draws shaded capsules, an ellipsoid head with a face, and a barbell, back to front
-  (painter's algorithm) with OpenCV on a plain wall and floor.
+  (painter's algorithm) with OpenCV over a background (``Scene``: plain, gradient or a cluttered gym),
+  in one of several outfits, optionally blurred, noisy, at a variable frame rate, in portrait.
+- scripts can open with a walk-in and a set-up (hinging down to the bar for a deadlift) and rest
+  between reps; those frames carry no rep in the ground truth.
 
 World frame: metres, origin on the floor under the ankle joints, x forward (where the lifter faces),
 y up, z toward the lifter's right. The side camera stands on +z, so the lifter faces image right and
@@ -350,6 +353,10 @@ class Motion:
     barbell: Implement | None  # the implement: a Barbell (in the hands or on the back) or a Kettlebell
     faults: tuple[InjectedFault, ...] = ()
     fault_size_at: Callable[[float, str], float] = field(default=lambda _t, _k: 0.0)  # scripted size at t
+    # The posed body at t (walk-in moves it; None: ``forward_kinematics(pose_at(t), body)``), and where the
+    # bar lies when it is not in the hands (world centre of its axis, or None when it is held).
+    skeleton_at: Callable[[float], Skeleton] | None = None
+    bar_at: Callable[[float], Vec | None] = field(default=lambda _t: None)
 
 
 def _min_jerk(u: float) -> float:
@@ -551,6 +558,8 @@ class _Plan:
     bottom: Pose
     faults: Mapping[str, float]
     arm_top_deg: float = 0.0  # kettlebell swing: arm angle where this rep starts
+    reported: RepWindow | None = None  # the rep as the ground truth gives it, when it differs from ``rep``
+    setup_until_s: float = -math.inf  # a floor set-up: before this the rep's descent and pause are set-up
 
 
 class _RepScript:
@@ -560,10 +569,22 @@ class _RepScript:
     implement; they supply ``name``, ``weights``, the bottom key pose (``_bottom``) and the arms
     (``_arms``). Seeded variation: per rep a depth draw (sd 1.5 deg of trunk, scaled by ``jitter``)
     and four tempo draws (sd 5 %).
+
+    Before the reps, optionally: ``walk_in_s`` walking into place from the camera's left (from off-frame
+    in a side view when it is long enough), then the ``lead_in_s`` stand, then ``setup_s`` of set-up. A
+    script with ``floor_setup`` (the deadlift) sets up at the bar on the floor: it walks in empty-handed,
+    hinges down to grip and holds the bottom ``setup_s`` before the first pull, so its first rep is a pull
+    from the floor (the ground truth's rep 1 starts there); other lifts brace standing. ``rest_s`` stands
+    between reps. Walk-in, set-up and rest frames carry no rep in the ground truth (phases ``walk_in``,
+    ``setup``, ``rest``).
     """
 
     name = "lift"
     weights = _DEADLIFT_WEIGHTS
+    floor_setup = False  # set up by hinging to a bar on the floor (the deadlift)
+    walk_in_s: float
+    setup_s: float
+    rest_s: float
     reps: int
     lead_in_s: float
     descent_s: float
@@ -578,6 +599,8 @@ class _RepScript:
             raise ValueError("reps must be at least 1")
         if min(self.descent_s, self.ascent_s) <= 0 or min(self.pause_s, self.hold_s, self.lead_in_s) < 0:
             raise ValueError("descent and ascent must be positive; pause, hold and lead-in non-negative")
+        if min(self.walk_in_s, self.setup_s, self.rest_s) < 0:
+            raise ValueError("walk_in_s, setup_s and rest_s must be non-negative")
 
     def _bottom(self, body: Body, depth_noise_deg: float, flexion_deg: float) -> Pose:
         raise NotImplementedError
@@ -592,12 +615,15 @@ class _RepScript:
     def _plan(self, body: Body, seed: int) -> list[_Plan]:
         rng = np.random.default_rng(seed)
         plans: list[_Plan] = []
-        t = self.lead_in_s
+        floor = self.floor_setup and self.setup_s > 0
+        t = self.walk_in_s + self.lead_in_s + (0.0 if floor else self.setup_s)
         for i in range(self.reps):
             depth_noise, *tempo_noise = rng.normal(size=5)
             tempo = [float(np.clip(1.0 + 0.05 * self.jitter * n, 0.85, 1.15)) for n in tempo_noise]
             ecc, pause, con, hold = (self.descent_s * tempo[0], self.pause_s * tempo[1],
                                      self.ascent_s * tempo[2], self.hold_s * tempo[3])
+            if floor and i == 0:
+                pause = self.setup_s  # the set-up's hold at the bar; the rep is the pull that follows
             sizes: dict[str, float] = {}
             for f in self.faults:
                 if f.applies(i + 1):
@@ -610,15 +636,22 @@ class _RepScript:
             if "hips_rise_early" in sizes and not sizes["hips_rise_early"] < 0.9 * bottom.knee_flexion_deg:
                 raise ValueError(f"hips_rise_early of {sizes['hips_rise_early']} deg is more than 90 % of the "
                                  f"{bottom.knee_flexion_deg:.0f} deg of knee bend at the bottom")
-            plans.append(_Plan(rep=rep, bottom=bottom, faults=sizes))
-            t = rep.end_s
+            if floor and i == 0:
+                pull = rep.start_s + ecc + pause
+                reported = replace(rep, start_s=pull, bottom_s=pull, eccentric_s=0.0, bottom_pause_s=0.0)
+                plans.append(_Plan(rep=rep, bottom=bottom, faults=sizes, reported=reported, setup_until_s=pull))
+            else:
+                plans.append(_Plan(rep=rep, bottom=bottom, faults=sizes))
+            t = rep.end_s + (self.rest_s if i + 1 < self.reps else 0.0)
         return plans
 
     def compile(self, body: Body, seed: int = 0) -> Motion:
         plans = self._plan(body, seed)
-        reps = tuple(p.rep for p in plans)
+        reps = tuple(p.reported or p.rep for p in plans)
         weights = self.weights
         last = plans[-1]
+        first_start = plans[0].rep.start_s
+        floor = self.floor_setup and self.setup_s > 0
 
         def locate(time_s: float) -> tuple[_Plan | None, str, float]:
             for plan in plans:
@@ -635,7 +668,9 @@ class _RepScript:
                         return plan, "ascent", u / rep.concentric_s
                     u -= rep.concentric_s
                     return plan, "lockout", (min(u / rep.lockout_hold_s, 1.0) if rep.lockout_hold_s > 0 else 1.0)
-            return None, "setup", 0.0
+            if time_s < self.walk_in_s:
+                return None, "walk_in", time_s / self.walk_in_s
+            return None, ("setup" if time_s < first_start else "rest"), 0.0
 
         def depths(plan: _Plan, phase: str, u: float) -> tuple[float, float]:
             """(trunk depth, knee depth) in [0, 1]."""
@@ -680,7 +715,7 @@ class _RepScript:
         def pose_at(time_s: float) -> Pose:
             plan, phase, u = locate(time_s)
             if plan is None:
-                return self._arms(Pose(), body, None, phase, u, 0.0, 0.0)
+                return Pose() if floor else self._arms(Pose(), body, None, phase, u, 0.0, 0.0)
             s_trunk, s_knee = depths(plan, phase, u)
             if not plan.faults and len(body.spine_fractions) == 1 and s_trunk == s_knee:
                 pose = _blend(plan.bottom, s_trunk, s_knee, weights)
@@ -692,17 +727,94 @@ class _RepScript:
 
         def phase_at(time_s: float) -> tuple[int | None, str]:
             plan, phase, _ = locate(time_s)
+            if plan is not None and time_s < plan.setup_until_s:
+                return None, "setup"
             return (None if plan is None else plan.rep.index), phase
 
         def fault_size_at(time_s: float, kind: str) -> float:
             plan, phase, u = locate(time_s)
             return sizes_at(plan, phase, u).get(kind, 0.0)
 
+        if not (self.walk_in_s or floor):
+            return Motion(name=self.name, duration_s=reps[-1].end_s, reps=reps, pose_at=pose_at, phase_at=phase_at,
+                          barbell=self._implement(), faults=tuple(self.faults), fault_size_at=fault_size_at)
+        walk = _Walk(self.walk_in_s)
+        grip_at = first_start + plans[0].rep.eccentric_s  # a floor set-up takes hold of the bar here
+        floor_bar = None
+        if floor:
+            gripped = forward_kinematics(pose_at(grip_at), body).points
+            floor_bar = 0.5 * (gripped["left_grip"] + gripped["right_grip"])
+
+        def skeleton_at(time_s: float) -> Skeleton:
+            sk = forward_kinematics(pose_at(time_s), body)
+            return walk.pose(sk, body, time_s, swing_arms=floor) if time_s < self.walk_in_s else sk
+
+        def bar_at(time_s: float) -> Vec | None:
+            return floor_bar if floor_bar is not None and time_s < grip_at else None
+
         return Motion(name=self.name, duration_s=reps[-1].end_s, reps=reps, pose_at=pose_at, phase_at=phase_at,
-                      barbell=self._implement(), faults=tuple(self.faults), fault_size_at=fault_size_at)
+                      barbell=self._implement(), faults=tuple(self.faults), fault_size_at=fault_size_at,
+                      skeleton_at=skeleton_at, bar_at=bar_at)
 
     def _descent_trunk(self, s: float, u: float) -> float:
         return s
+
+
+WALK_SPEED_M_S = 1.2
+STRIDE_M = 1.3  # two steps
+_WALK_THIGH_DEG = 24.0  # thigh swing either side of vertical at full speed
+_WALK_KNEE_DEG = 60.0  # knee bend of the swinging leg at mid-swing
+_WALK_ARM_DEG = 18.0
+_WALK_SLOW_FROM = 0.75  # fraction of the walk-in after which the lifter slows to a stop
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """Walking forward (+x) into place over ``duration_s``: steady, then slowing to a stop at x = 0."""
+
+    duration_s: float
+
+    def _travel(self, u: float) -> tuple[float, float]:
+        """(metres walked, speed as a fraction of the steady speed) at fraction ``u`` of the walk."""
+        a = _WALK_SLOW_FROM
+        v, span = WALK_SPEED_M_S, self.duration_s
+        if u < a:
+            return v * span * u, 1.0
+        w = min(u, 1.0) - a
+        return v * span * (a + w - w * w / (2.0 * (1.0 - a))), 1.0 - w / (1.0 - a)
+
+    @property
+    def distance_m(self) -> float:
+        return self._travel(1.0)[0]
+
+    def pose(self, sk: Skeleton, body: Body, time_s: float, *, swing_arms: bool) -> Skeleton:
+        """``sk`` (standing) moved to where the walk has got to at ``time_s``, legs (and arms) mid-stride."""
+        walked, amount = self._travel(time_s / self.duration_s)
+        phase = 2.0 * math.pi * walked / STRIDE_M
+        swing = _WALK_THIGH_DEG * amount * math.sin(phase)
+        leg = body.thigh_m + body.shin_m
+        drop = leg * (1.0 - math.cos(math.radians(swing)))  # the straight stance leg keeps its foot down
+        offset = np.array([walked - self.distance_m, -drop, 0.0])
+        pts = {k: v + offset for k, v in sk.points.items()}
+        for side in SIDES:
+            s = _SIDE_SIGN[side]
+            thigh = s * swing
+            knee_bend = _WALK_KNEE_DEG * amount * max(0.0, s * math.cos(phase)) ** 2
+            hip = pts[f"{side}_hip"]
+            knee_xy = hip[:2] + body.thigh_m * np.array([math.sin(math.radians(thigh)), -math.cos(math.radians(thigh))])
+            shin = math.radians(thigh - knee_bend)
+            ankle_xy = knee_xy + body.shin_m * np.array([math.sin(shin), -math.cos(shin)])
+            move = np.array([*(ankle_xy - pts[f"{side}_ankle"][:2]), 0.0])
+            pts[f"{side}_knee"] = np.array([*knee_xy, pts[f"{side}_knee"][2]])
+            for joint in ("ankle", "heel", "toe"):
+                pts[f"{side}_{joint}"] = pts[f"{side}_{joint}"] + move
+            if swing_arms:
+                a = math.radians(-s * _WALK_ARM_DEG * amount * math.sin(phase))
+                rot = np.array([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0], [0.0, 0.0, 1.0]])
+                shoulder = pts[f"{side}_shoulder"]
+                for joint in ("elbow", "wrist", "grip"):
+                    pts[f"{side}_{joint}"] = shoulder + rot @ (pts[f"{side}_{joint}"] - shoulder)
+        return Skeleton(points=pts, head_axes=sk.head_axes, segment_deg=sk.segment_deg)
 
 
 def _knee_progress(weights: _Weights, rise: float, bottom: Pose) -> float:
@@ -749,9 +861,13 @@ class DeadliftScript(_RepScript):
     jitter: float = 1.0
     barbell: Barbell = field(default_factory=Barbell)
     faults: tuple[InjectedFault, ...] = ()
+    walk_in_s: float = 0.0
+    setup_s: float = 0.0
+    rest_s: float = 0.0
 
     name = "deadlift"
     weights = _DEADLIFT_WEIGHTS
+    floor_setup = True
 
     def __post_init__(self) -> None:
         self._check()
@@ -791,6 +907,9 @@ class RDLScript(_RepScript):
     jitter: float = 1.0
     barbell: Barbell = field(default_factory=Barbell)
     faults: tuple[InjectedFault, ...] = ()
+    walk_in_s: float = 0.0
+    setup_s: float = 0.0
+    rest_s: float = 0.0
 
     name = "rdl"
     weights = _SOFT_KNEE_WEIGHTS
@@ -837,6 +956,9 @@ class GoodMorningScript(_RepScript):
     jitter: float = 1.0
     barbell: Barbell = field(default_factory=lambda: Barbell(plate_radius_m=0.19))
     faults: tuple[InjectedFault, ...] = ()
+    walk_in_s: float = 0.0
+    setup_s: float = 0.0
+    rest_s: float = 0.0
 
     name = "good_morning"
     weights = _SOFT_KNEE_WEIGHTS
@@ -899,6 +1021,9 @@ class KettlebellSwingScript(_RepScript):
     jitter: float = 1.0
     kettlebell: Kettlebell = field(default_factory=Kettlebell)
     faults: tuple[InjectedFault, ...] = ()
+    walk_in_s: float = 0.0
+    setup_s: float = 0.0
+    rest_s: float = 0.0
 
     name = "kb_swing"
     weights = _TOGETHER_WEIGHTS
@@ -907,6 +1032,8 @@ class KettlebellSwingScript(_RepScript):
         self._check()
         if any(f.kind == "bar_drift" for f in self.faults):
             raise ValueError("bar_drift needs a barbell in the hands (deadlift, RDL)")
+        if self.rest_s:
+            raise ValueError("kettlebell swings run on without rests between reps (rest_s must be 0)")
 
     def _bottom(self, body: Body, depth_noise_deg: float, flexion_deg: float) -> Pose:
         return _legs_key(body, self.trunk_bottom_deg + depth_noise_deg, self.shin_bottom_deg, self.knee_bottom_deg,
@@ -1045,7 +1172,7 @@ class FrameTruth:
 
     t: float
     rep: int | None
-    phase: str  # setup, descent, bottom, ascent, lockout
+    phase: str  # walk_in, setup, rest (rep None), descent, bottom, ascent, lockout
     trunk_inclination_deg: float
     hip_angle_deg: float
     knee_angle_deg: float
@@ -1160,10 +1287,14 @@ def ground_truth_path(clip: Path | str) -> Path:
 
 
 def _frame_truth(t: float, rep: int | None, phase: str, sk: Skeleton, view: View, *, body: Body | None = None,
-                 schema: str = "1.0", bar_ref_x_m: float = 0.0) -> FrameTruth:
+                 schema: str = "1.0", bar_ref_x_m: float = 0.0, bar_world: Vec | None = None) -> FrameTruth:
+    """``bar_world``: the bar's axis where it lies when it is not in the hands (else the near hand's grip)."""
     side = view.near_side
     names = {n: ("nose" if n == "nose" else "grip" if n == "bar" else n) for n in TRUTH_POINTS}
     world = np.stack([sk.points[p if p == "nose" else f"{side}_{p}"] for p in names.values()])
+    if bar_world is not None:
+        bar_world = np.array([bar_world[0], bar_world[1], sk.points[f"{side}_grip"][2]])
+        world[list(names).index("bar")] = bar_world
     xy, _ = view.project(world)
     raw = {n: (float(x), float(y)) for n, (x, y) in zip(names, xy, strict=True)}
     angles = _angles(raw, view.facing)
@@ -1181,7 +1312,8 @@ def _frame_truth(t: float, rep: int | None, phase: str, sk: Skeleton, view: View
         sag["spine_flexion_deg"] = round(flexion, 3)
         sag["spine_axis_curvature"] = round(_polyline_sagitta_ratio(np.array([[p[0], p[1]] for p in axis])), 5)
         sag["spine_curvature"] = round(_back_curvature(sk, body, None, "right"), 5)
-        sag["bar_x_m"] = round(float(sk.points[f"{side}_grip"][0]) - bar_ref_x_m, 4)
+        bar_x = float(sk.points[f"{side}_grip"][0] if bar_world is None else bar_world[0])
+        sag["bar_x_m"] = round(bar_x - bar_ref_x_m, 4)
         image_curv = _back_curvature(sk, body, view, view.facing) if _camera_kind(view) in ("side", "oblique") \
             else None
         ear = raw["ear"]
@@ -1459,31 +1591,45 @@ def _kettlebell_capsules(sk: Skeleton, kb: Kettlebell, look: Look) -> list[_Caps
 
 
 class _Renderer:
-    """Draws skeletons for one view; the background is built once."""
+    """Draws skeletons for one view; the background (a ``BACKGROUNDS`` name) is built once."""
 
-    def __init__(self, view: View, look: Look, body: Body) -> None:
+    def __init__(self, view: View, look: Look, body: Body, background: str = "plain", seed: int = 0) -> None:
         import cv2  # heavy import at the edge, only when rendering
 
+        if background not in BACKGROUNDS:
+            raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}")
         self.cv2 = cv2
         self.view, self.look, self.body = view, look, body
         light = np.asarray(look.light_camera, np.float64)
         self.light_cam = light / np.linalg.norm(light)
         self.light2d = self.light_cam[:2] / max(float(np.linalg.norm(self.light_cam[:2])), 1e-9)
         self.background = self._background()
+        if background != "plain":
+            self.background = _decorate(self.background, background, self._wall_line(), self._wall_px_per_m(),
+                                        np.random.default_rng([seed, 3]))
 
     # -- scene
 
-    def _background(self) -> np.ndarray:
-        """Plain wall, floor, and a skirting line where they meet; depends only on the view."""
-        w, h = self.view.size
-        look = self.look
+    def _wall_line(self) -> int:
+        """Image row where the floor meets the wall behind the lifter."""
+        h = self.view.size[1]
         fwd = self.view.rotation[2].copy()
         fwd[1] = 0.0
         fwd /= np.linalg.norm(fwd)
         foot = np.array([self.view.origin[0], 0.0, self.view.origin[2]])
         reach = float(np.hypot(self.view.origin[0], self.view.origin[2])) + _WALL_BEHIND_M
         y_line = float(self.view.project((foot + reach * fwd)[None])[0][0, 1])
-        y_line = int(np.clip(round(y_line), 0, h))
+        return int(np.clip(round(y_line), 0, h))
+
+    def _wall_px_per_m(self) -> float:
+        """Pixels per metre on the wall behind the lifter."""
+        return self.view.focal / (float(np.hypot(self.view.origin[0], self.view.origin[2])) + _WALL_BEHIND_M)
+
+    def _background(self) -> np.ndarray:
+        """Plain wall, floor, and a skirting line where they meet; depends only on the view."""
+        w, h = self.view.size
+        look = self.look
+        y_line = self._wall_line()
         rows = np.arange(h, dtype=np.float64)[:, None]
         wall = np.asarray(look.wall, np.float64) * (1.02 - 0.06 * rows / h)
         floor = np.asarray(look.floor, np.float64) * (0.9 + 0.15 * (rows - y_line) / max(h - y_line, 1))
@@ -1492,11 +1638,14 @@ class _Renderer:
         img[max(0, y_line - max(2, h // 90)):y_line] = _colours(look.wall, [0.78])[0]
         return np.ascontiguousarray(img)
 
-    def draw(self, sk: Skeleton, barbell: Implement | None) -> np.ndarray:
-        """One RGB frame (H, W, 3) uint8 of the posed body (and bar) over the background."""
+    def draw(self, sk: Skeleton, barbell: Implement | None, bar_centre: Vec | None = None) -> np.ndarray:
+        """One RGB frame (H, W, 3) uint8 of the posed body (and bar) over the background.
+
+        ``bar_centre`` puts the barbell's axis there (lying on the floor) instead of in the hands.
+        """
         img = self.background.copy()
         self._shadow(img, sk)
-        caps, plates = self._primitives(sk, barbell)
+        caps, plates = self._primitives(sk, barbell, bar_centre)
         view = self.view
         ends = view.to_camera(np.concatenate([[c.a for c in caps], [c.b for c in caps]]))
         cam_a, cam_b = ends[: len(caps)], ends[len(caps):]
@@ -1522,7 +1671,8 @@ class _Renderer:
             paint(float(np.clip(1.0 - self.look.far_side_shade * (d - ref_depth), 0.62, 1.08)))
         return img
 
-    def _primitives(self, sk: Skeleton, barbell: Implement | None) -> tuple[list[_Capsule], list[_Plate]]:
+    def _primitives(self, sk: Skeleton, barbell: Implement | None,
+                    bar_centre: Vec | None = None) -> tuple[list[_Capsule], list[_Plate]]:
         """The body as capsules (clothes as separate pieces of the limbs), and the barbell."""
         b, look, p = self.body, self.look, sk.points
         caps: list[_Capsule] = []
@@ -1563,7 +1713,7 @@ class _Renderer:
         if isinstance(barbell, Kettlebell):
             caps.extend(_kettlebell_capsules(sk, barbell, look))
         elif barbell is not None:
-            axis_c = 0.5 * (p["left_grip"] + p["right_grip"])
+            axis_c = 0.5 * (p["left_grip"] + p["right_grip"]) if bar_centre is None else bar_centre
             z = lateral
             grip_z = float(p["right_grip"][2])
             # The bar is cut at the hands and plates so each piece sorts at its own depth.
@@ -1694,6 +1844,284 @@ class _Renderer:
             cv2.addWeighted(layer, plate.opacity, roi, 1.0 - plate.opacity, 0.0, dst=roi)
 
 
+BACKGROUNDS = ("plain", "gradient", "gym")
+# Clothing: (shirt, shorts) RGB; "blue" is the look every earlier clip was drawn in.
+OUTFITS: Mapping[str, tuple[Colour, Colour]] = {
+    "blue": ((36, 86, 170), (42, 42, 50)),
+    "red": ((178, 38, 44), (32, 32, 38)),
+    "grey": ((132, 132, 136), (36, 58, 108)),
+    "black": ((34, 34, 38), (28, 28, 32)),
+    "white": ((232, 232, 228), (60, 60, 70)),
+}
+_BUMPER_COLOURS: tuple[Colour, ...] = ((30, 30, 34), (170, 40, 40), (40, 80, 170), (200, 170, 40), (40, 130, 60))
+
+
+def _decorate(img: np.ndarray, background: str, y_line: int, px_per_m: float,
+              rng: np.random.Generator) -> np.ndarray:
+    """A ``BACKGROUNDS`` variant of the plain wall and floor (seeded): a lit gradient, or a cluttered gym.
+
+    Drawn in the image (flat against the wall behind the lifter, ``px_per_m`` pixels per metre there):
+    the clutter is what a landmarker must ignore, not scenery with its own ground truth.
+    """
+    import cv2
+
+    h, w = img.shape[:2]
+    rows = np.arange(h, dtype=np.float32)[:, None, None]
+    cols = np.arange(w, dtype=np.float32)[None, :, None]
+    if background == "gradient":
+        top, low = np.array([236, 226, 206], np.float32), np.array([150, 160, 176], np.float32)
+        k = np.clip(rows / max(y_line, 1), 0.0, 1.0) * 0.7 + 0.3 * cols / w
+        wall = top * (1.0 - k) + low * k
+        floor = np.array([118, 88, 60], np.float32) * (0.75 + 0.4 * (rows - y_line) / max(h - y_line, 1))
+        out = np.where(rows < y_line, wall, floor)
+        out *= 1.0 - 0.25 * (((cols - w / 2) / w) ** 2 + ((rows - h / 2) / h) ** 2)  # vignette
+        out = np.clip(out, 0, 255).astype(np.uint8)
+        for y in range(y_line + 6, h, max(6, (h - y_line) // 6)):  # floor boards
+            cv2.line(out, (0, y), (w - 1, y), (92, 66, 44), 1, cv2.LINE_AA)
+        return np.ascontiguousarray(out)
+    # gym: grey wall, rubber floor with mat seams, racks, plate trees, a dumbbell shelf, posters
+    wall = np.array([168, 170, 172], np.float32) * (1.05 - 0.12 * rows / h)
+    floor = np.array([52, 54, 58], np.float32) * (0.9 + 0.3 * (rows - y_line) / max(h - y_line, 1))
+    out = np.clip(np.where(rows < y_line, wall, floor) + 0.0 * cols, 0, 255).astype(np.uint8)
+    for y in np.linspace(y_line, h, 5)[1:-1]:
+        cv2.line(out, (0, int(y)), (w - 1, int(y)), (34, 34, 38), 2, cv2.LINE_AA)
+    m = px_per_m
+    for _ in range(int(rng.integers(2, 5))):  # posters
+        x, y = int(rng.uniform(0, w)), int(rng.uniform(0.05, 0.4) * max(y_line, 1))
+        pw, ph = int(rng.uniform(0.4, 0.9) * m), int(rng.uniform(0.5, 1.0) * m)
+        colour = tuple(int(c) for c in rng.integers(40, 230, 3))
+        cv2.rectangle(out, (x, y), (x + pw, y + ph), colour, -1)
+        cv2.rectangle(out, (x + pw // 6, y + ph // 5), (x + pw - pw // 6, y + ph // 3), (240, 240, 236), -1)
+    spots = rng.permutation(np.linspace(0.04, 0.96, 7))[:5] * w
+    for kind, x in zip(("rack", "tree", "shelf", "rack", "tree"), spots, strict=True):
+        x = int(x)
+        if kind == "rack":  # two posts, a crossbar, a racked bar with plates
+            colour = (150, 30, 30) if rng.random() < 0.5 else (26, 26, 30)
+            half, tall = int(0.55 * m), int(2.3 * m)
+            for dx in (-half, half):
+                cv2.rectangle(out, (x + dx - int(0.04 * m), y_line - tall), (x + dx + int(0.04 * m), y_line), colour,
+                              -1)
+                for hole in range(y_line - tall + 8, y_line - 8, max(4, int(0.08 * m))):
+                    cv2.circle(out, (x + dx, hole), max(1, int(0.01 * m)), (200, 200, 200), -1)
+            cv2.rectangle(out, (x - half, y_line - tall), (x + half, y_line - tall + int(0.06 * m)), colour, -1)
+            bar_y = y_line - int(1.35 * m)
+            cv2.line(out, (x - int(1.0 * m), bar_y), (x + int(1.0 * m), bar_y), (190, 190, 196), max(1, int(0.03 * m)))
+            for dx in (-1, 1):
+                cv2.ellipse(out, (x + dx * int(0.8 * m), bar_y), (max(2, int(0.05 * m)), int(0.22 * m)), 0, 0, 360,
+                            _BUMPER_COLOURS[int(rng.integers(len(_BUMPER_COLOURS)))], -1, cv2.LINE_AA)
+        elif kind == "tree":  # plates stacked on a tree against the wall
+            post = int(0.02 * m)
+            cv2.rectangle(out, (x - post, y_line - int(1.2 * m)), (x + post, y_line), (30, 30, 34), -1)
+            y = y_line
+            for _ in range(int(rng.integers(3, 6))):
+                r = int(rng.choice([0.225, 0.17, 0.13]) * m)
+                y -= int(0.5 * r) + 2
+                colour = _BUMPER_COLOURS[int(rng.integers(len(_BUMPER_COLOURS)))]
+                cv2.circle(out, (x, y - r // 2), r, colour, -1, cv2.LINE_AA)
+                cv2.circle(out, (x, y - r // 2), max(2, r // 4), (170, 170, 176), -1, cv2.LINE_AA)
+        else:  # dumbbell shelf
+            length = int(1.6 * m)
+            y = y_line - int(0.7 * m)
+            cv2.rectangle(out, (x - length // 2, y), (x + length // 2, y + int(0.05 * m)), (70, 70, 76), -1)
+            for leg in (-1, 1):
+                cv2.rectangle(out, (x + leg * length // 2 - 3, y), (x + leg * length // 2 + 3, y_line), (70, 70, 76),
+                              -1)
+            for k in range(8):
+                cx = x - length // 2 + int((k + 0.5) * length / 8)
+                cv2.circle(out, (cx, y - int(0.07 * m)), max(2, int(0.06 * m)), (40, 40, 44), -1, cv2.LINE_AA)
+    return np.ascontiguousarray(out)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """How a clip looks and is captured, beyond the lift and the camera's place.
+
+    background: a ``BACKGROUNDS`` name: plain wall and floor, a lit ``gradient`` wall and wooden floor, or a
+        cluttered ``gym`` (racks, plate trees, a dumbbell shelf, posters; laid out by the seed).
+    outfit: an ``OUTFITS`` name (shirt and shorts colours).
+    blur_px: blur size in pixels, 0 = sharp; ``blur_kind`` ``defocus`` (a disc of that diameter) or
+        ``motion`` (a horizontal streak of that length, like a camera panning or shaking).
+    vfr_jitter: variable frame rate: each frame interval is the nominal 1/fps times exp(N(0, jitter)), kept
+        within x0.5..x2, seeded; 0 = constant rate. The ground truth's times are the written timestamps.
+    encoder: ``writer`` (``analyzer.video.VideoWriter``: FFmpeg's colour conversion, as the sample clips;
+        its libx264 macroblock-tree rate control made some clips differ between runs) or ``fast`` (OpenCV's
+        RGB->I420, libx264 without mbtree on a worker thread beside the drawing: the same bytes for the same
+        arguments, and faster).
+    preset: libx264 preset.
+    """
+
+    background: str = "plain"
+    outfit: str = "blue"
+    blur_px: float = 0.0
+    blur_kind: str = "defocus"
+    vfr_jitter: float = 0.0
+    encoder: str = "writer"
+    preset: str = "veryfast"
+
+    def __post_init__(self) -> None:
+        if self.background not in BACKGROUNDS:
+            raise ValueError(f"background must be one of {BACKGROUNDS}, got {self.background!r}")
+        if self.outfit not in OUTFITS:
+            raise ValueError(f"outfit must be one of {tuple(OUTFITS)}, got {self.outfit!r}")
+        if not 0 <= self.blur_px <= 50:
+            raise ValueError(f"blur_px must be in 0..50, got {self.blur_px}")
+        if self.blur_kind not in ("defocus", "motion"):
+            raise ValueError(f"blur_kind must be defocus or motion, got {self.blur_kind!r}")
+        if not 0 <= self.vfr_jitter <= 1:
+            raise ValueError(f"vfr_jitter must be in 0..1, got {self.vfr_jitter}")
+        if self.encoder not in ("writer", "fast"):
+            raise ValueError(f"encoder must be writer or fast, got {self.encoder!r}")
+        if self.preset not in X264_PRESETS:
+            raise ValueError(f"preset must be one of {X264_PRESETS}, got {self.preset!r}")
+
+    def look(self) -> Look:
+        shirt, shorts = OUTFITS[self.outfit]
+        return Look() if self.outfit == "blue" else replace(Look(), shirt=shirt, shorts=shorts)
+
+    def blur_kernel(self) -> np.ndarray | None:
+        """(k, k) float32 kernel summing to 1, or None when sharp."""
+        if self.blur_px < 1:
+            return None
+        size = int(math.ceil(self.blur_px)) | 1
+        c = (size - 1) / 2.0
+        if self.blur_kind == "motion":
+            kernel = np.zeros((size, size), np.float32)
+            kernel[size // 2, :] = np.clip(self.blur_px / 2.0 + 0.5 - np.abs(np.arange(size) - c), 0.0, 1.0)
+        else:
+            yy, xx = np.mgrid[:size, :size]
+            kernel = np.clip(self.blur_px / 2.0 + 0.5 - np.hypot(yy - c, xx - c), 0.0, 1.0).astype(np.float32)
+        return kernel / kernel.sum()
+
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
+FPS_RANGE = (24.0, 60.0)
+
+
+def frame_times(duration_s: float, fps: float, vfr_jitter: float = 0.0, seed: int = 0) -> np.ndarray:
+    """(T,) presentation times in seconds covering [0, duration_s].
+
+    Constant rate: i / fps. Variable: intervals of 1/fps times exp(N(0, vfr_jitter)) clipped to x0.5..x2
+    (seeded), each time a whole number of 1/90000 s ticks (the MP4 time base), so the file stores them exactly.
+    """
+    if not vfr_jitter:
+        return np.arange(int(math.floor(duration_s * fps + 1e-9)) + 1) / fps
+    rng = np.random.default_rng([seed, 2])
+    n = int(math.ceil(duration_s * fps * 2.5)) + 2
+    steps = np.clip(np.exp(rng.normal(0.0, vfr_jitter, n)), 0.5, 2.0) / fps
+    ticks = np.round(np.concatenate([[0.0], np.cumsum(steps)]) * 90000.0)
+    ticks = ticks[ticks <= duration_s * 90000.0 + 1e-6]
+    return ticks / 90000.0
+
+
+def blur_image(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``image`` convolved with ``kernel`` (``Scene.blur_kernel``), edges reflected."""
+    import cv2
+
+    return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT)
+
+
+def sensor_noise(image: np.ndarray, noise_sd: float, rng: np.random.Generator) -> np.ndarray:
+    """``image`` (uint8) plus Gaussian noise of ``noise_sd`` grey levels per channel and pixel, rounded and clipped."""
+    noisy = image + rng.normal(0.0, noise_sd, image.shape).astype(np.float32)
+    return np.clip(noisy, 0, 255).round().astype(np.uint8)
+
+
+def portrait_camera(camera: Camera | None = None) -> Camera:
+    """``camera`` turned for a portrait frame: the vertical field of view becomes the landscape 16:9 one's
+    horizontal field, as when a phone is held upright, so the lifter is framed the same way across."""
+    camera = camera or Camera()
+    horizontal = 2.0 * math.degrees(math.atan(math.tan(math.radians(camera.vfov_deg) / 2.0) * 16.0 / 9.0))
+    return replace(camera, vfov_deg=horizontal)
+
+
+class _FastWriter:
+    """H.264 yuv420p +faststart MP4 like ``analyzer.video.VideoWriter``, faster and byte-for-byte repeatable.
+
+    OpenCV converts RGB to I420 (FFmpeg's swscale took 5.9 ms a 720p frame here, OpenCV 0.6 ms), and the
+    conversion and encoding run on a worker thread while the caller draws the next frame; libx264 uses
+    frame threads without macroblock-tree rate control (see below). Timestamps in a 1/90000 time base;
+    the file appears at ``path`` only when complete.
+    """
+
+    def __init__(self, path: Path, width: int, height: int, fps: float, *, crf: int, preset: str) -> None:
+        import queue
+        import threading
+        from fractions import Fraction
+
+        import av
+        import cv2
+
+        self.av, self.cv2, self.path = av, cv2, path
+        self.tmp = path.with_name(f".{path.name}.part")
+        self.container = av.open(str(self.tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+        self.stream = self.container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
+        self.base = Fraction(1, 90000)
+        self.stream.time_base = self.stream.codec_context.time_base = self.base
+        self.stream.codec_context.thread_type = "FRAME"
+        self.stream.codec_context.thread_count = 0
+        # Macroblock-tree rate control made two encodes of the same frames differ once the process had done
+        # other work (same input, different bitstream, with or without threads); without it they repeat.
+        self.stream.options = {"crf": str(crf), "preset": preset, "x264-params": "no-mbtree=1"}
+        self.last = -1
+        self.queue: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.worker = threading.Thread(target=self._encode, name="synth-encoder", daemon=True)
+        self.worker.start()
+
+    def _encode(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain: the caller sees the error on its next write
+            image, pts = item
+            try:
+                frame = self.av.VideoFrame.from_ndarray(self.cv2.cvtColor(image, self.cv2.COLOR_RGB2YUV_I420),
+                                                        format="yuv420p")
+                frame.pts = pts
+                frame.time_base = self.base
+                for packet in self.stream.encode(frame):
+                    self.container.mux(packet)
+            except Exception as exc:  # handed to the caller's thread
+                self.error = exc
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def write(self, image: np.ndarray, t: float) -> None:
+        self._raise()
+        self.last = max(int(round(t * 90000)), self.last + 1)
+        self.queue.put((image, self.last))
+
+    def __enter__(self) -> _FastWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        import os
+
+        self.queue.put(None)
+        self.worker.join()
+        try:
+            if exc_type is None:
+                self._raise()
+                for packet in self.stream.encode(None):
+                    self.container.mux(packet)
+                self.container.close()
+                os.replace(self.tmp, self.path)
+                return
+        except BaseException:
+            self._abort()
+            raise
+        self._abort()
+
+    def _abort(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            self.container.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 # ------------------------------------------------------------------------------------------ clip
 
 
@@ -1713,15 +2141,19 @@ def render_clip(
     crf: int = 23,
     noise_sd: float = 0.0,
     schema: str = GENERATOR_VERSION,
+    scene: Scene | None = None,
 ) -> GroundTruth:
     """Render a clip to ``path`` (H.264 MP4) and its ground truth to ``ground_truth_path(path)``.
 
-    Deterministic for (script, camera, body, size, fps, seed, crf, noise_sd). Frame i is at t = i / fps
-    seconds. ``noise_sd`` adds seeded Gaussian sensor noise (grey levels, sd) before encoding; ``crf``
-    sets the compression (23 libx264's default, 35+ visibly blocky). ``schema`` "1.0" writes the
-    ground truth exactly as generator 1.0 did (clean deadlifts only; kept so the committed
-    ``deadlift_side`` sample regenerates byte for byte); "1.1" adds spine flexion and curvature, the
-    neck angle, the bar's drift and the per-rep fault lists.
+    Deterministic for (script, camera, body, size, fps, seed, crf, noise_sd, scene): the same arguments
+    write the same bytes. Frame i is at t = i / fps seconds (``frame_times``; irregular with
+    ``scene.vfr_jitter``). A portrait frame is just a size taller than wide (see ``portrait_camera``).
+    ``scene`` sets background, clothes, blur, variable frame rate and the encoder (``Scene()``, the
+    default, is how every earlier clip was made). ``noise_sd`` adds seeded Gaussian sensor noise (grey
+    levels, sd) before encoding; ``crf`` sets the compression (23 libx264's default, 35+ visibly
+    blocky). ``schema`` "1.0" writes the ground truth exactly as generator 1.0 did (clean deadlifts
+    only; kept so the committed ``deadlift_side`` sample regenerates byte for byte); "1.1" adds spine
+    flexion and curvature, the neck angle, the bar's drift and the per-rep fault lists.
     """
     from analyzer.video import VideoWriter  # PyAV at the edge
 
@@ -1737,22 +2169,37 @@ def render_clip(
         raise ValueError(f"size must be even for H.264 yuv420p, got {width}x{height}")
     if noise_sd < 0:
         raise ValueError("noise_sd must be >= 0")
+    if not 0 <= crf <= 51:
+        raise ValueError(f"crf must be in 0..51, got {crf}")
+    if not 1.0 <= fps <= 240.0:
+        raise ValueError(f"fps must be in 1..240, got {fps}")
+    scene = scene or Scene()
+    if schema == "1.0" and scene != Scene():
+        raise ValueError("ground truth 1.0 describes the plain scene; use schema 1.1")
     motion = script.compile(body, seed)
     view = camera.view(size)
-    look = Look()
-    renderer = _Renderer(view, look, body)
+    look = scene.look()
+    renderer = _Renderer(view, look, body, scene.background, seed)
+    kernel = scene.blur_kernel()
     noise_rng = np.random.default_rng([seed, 1])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with VideoWriter(path, width, height, fps, crf=crf) as writer:
+    times = frame_times(motion.duration_s, fps, scene.vfr_jitter, seed)
+    if scene.encoder == "fast":
+        writer_cm: Any = _FastWriter(path, width, height, fps, crf=crf, preset=scene.preset)
+    else:
+        writer_cm = VideoWriter(path, width, height, fps, crf=crf, preset=scene.preset)
+    with writer_cm as writer:
         def draw(t: float, sk: Skeleton) -> None:
-            image = renderer.draw(sk, motion.barbell)
+            image = renderer.draw(sk, motion.barbell, motion.bar_at(t))
+            if kernel is not None:  # optics blur before the sensor adds its noise
+                image = blur_image(image, kernel)
             if noise_sd:
-                noisy = image + noise_rng.normal(0.0, noise_sd, image.shape).astype(np.float32)
-                image = np.clip(noisy, 0, 255).round().astype(np.uint8)
+                image = sensor_noise(image, noise_sd, noise_rng)
             writer.write(image, t)
 
-        truth = _simulate(motion, script, camera, body, look, view, fps, seed, crf, noise_sd, schema, draw)
+        truth = _simulate(motion, script, camera, body, look, view, fps, seed, crf, noise_sd, schema, draw,
+                          times=times, scene=scene)
     truth.save(ground_truth_path(path))
     return truth
 
@@ -1765,32 +2212,39 @@ def ground_truth(
     size: tuple[int, int] = (960, 540),
     fps: float = 30.0,
     seed: int = 0,
+    scene: Scene | None = None,
 ) -> GroundTruth:
     """The ground truth ``render_clip`` would write for these settings (schema 1.1), without drawing or
     encoding a frame: fast enough for tables of cases in tests and accuracy studies."""
     script = script or DeadliftScript()
     camera = camera or Camera()
     body = body or Body()
+    scene = scene or Scene()
     motion = script.compile(body, seed)
-    return _simulate(motion, script, camera, body, Look(), camera.view(size), fps, seed, 23, 0.0,
-                     GENERATOR_VERSION, None)
+    return _simulate(motion, script, camera, body, scene.look(), camera.view(size), fps, seed, 23, 0.0,
+                     GENERATOR_VERSION, None, times=frame_times(motion.duration_s, fps, scene.vfr_jitter, seed),
+                     scene=scene)
 
 
 def _simulate(motion: Motion, script: LiftScript, camera: Camera, body: Body, look: Look, view: View, fps: float,
               seed: int, crf: int, noise_sd: float, schema: str,
-              draw: Callable[[float, Skeleton], None] | None) -> GroundTruth:
-    """Step through the motion frame by frame (t = i / fps), drawing each frame if asked; the ground truth."""
+              draw: Callable[[float, Skeleton], None] | None, *, times: np.ndarray | None = None,
+              scene: Scene | None = None) -> GroundTruth:
+    """Step through the motion frame by frame (at ``times``, default i / fps), drawing each frame if asked;
+    the ground truth."""
     width, height = view.size
     bar_ref = 0.5 * (body.toe_m - body.heel_m)  # mid-foot, forward of the ankle
-    n_frames = int(math.floor(motion.duration_s * fps + 1e-9)) + 1
+    if times is None:
+        times = frame_times(motion.duration_s, fps)
     frames: list[FrameTruth] = []
-    for i in range(n_frames):
-        t = i / fps
-        sk = forward_kinematics(motion.pose_at(t), body)
+    for t_value in times:
+        t = float(t_value)
+        sk = motion.skeleton_at(t) if motion.skeleton_at is not None else forward_kinematics(motion.pose_at(t), body)
         if draw is not None:
             draw(t, sk)
         rep, phase = motion.phase_at(t)
-        frames.append(_frame_truth(t, rep, phase, sk, view, body=body, schema=schema, bar_ref_x_m=bar_ref))
+        frames.append(_frame_truth(t, rep, phase, sk, view, body=body, schema=schema, bar_ref_x_m=bar_ref,
+                                   bar_world=motion.bar_at(t)))
     parameters: dict[str, Any] = {
         "exercise": motion.name,
         "script": _script_params(script),
@@ -1805,6 +2259,8 @@ def _simulate(motion: Motion, script: LiftScript, camera: Camera, body: Body, lo
             "camera": _LEGACY_CAMERA_LABEL[abs(math.sin(math.radians(camera.azimuth_deg))) > 0.99]}
     else:
         parameters["noise_sd"] = noise_sd
+        if scene is not None and scene != Scene():  # earlier clips had no scene: their files stay as they were
+            parameters["scene"] = asdict(scene)
         view_truth = {"near_side": view.near_side, "facing": view.facing, "camera": _camera_kind(view),
                       "azimuth_deg": camera.azimuth_deg}
     return GroundTruth(
@@ -1822,6 +2278,9 @@ def _script_params(script: LiftScript) -> dict[str, Any]:
     params = _plain(asdict(script))
     if not params.get("faults"):
         params.pop("faults", None)
+    for name in ("walk_in_s", "setup_s", "rest_s"):  # added after 1.1's samples; absent means 0
+        if not params.get(name):
+            params.pop(name, None)
     return params
 
 
@@ -1896,12 +2355,13 @@ def make_sample_videos(out_dir: Path | str, stems: Sequence[str] | None = None) 
     return paths
 
 
-def script_for(exercise: str, *, reps: int | None = None, faults: Sequence[InjectedFault] = ()) -> LiftScript:
-    """A default script of one exercise (a key of ``SCRIPTS``), with ``reps`` and ``faults`` set."""
+def script_for(exercise: str, *, reps: int | None = None, faults: Sequence[InjectedFault] = (),
+               walk_in_s: float = 0.0, setup_s: float = 0.0, rest_s: float = 0.0) -> LiftScript:
+    """A default script of one exercise (a key of ``SCRIPTS``), with reps, faults, walk-in, set-up and rests set."""
     if exercise not in SCRIPTS:
         raise ValueError(f"unknown exercise {exercise!r}; choose from {sorted(SCRIPTS)}")
     cls = SCRIPTS[exercise]
-    kwargs: dict[str, Any] = {"faults": tuple(faults)}
+    kwargs: dict[str, Any] = {"faults": tuple(faults), "walk_in_s": walk_in_s, "setup_s": setup_s, "rest_s": rest_s}
     if reps is not None:
         kwargs["reps"] = reps
     return cls(**kwargs)
@@ -1921,8 +2381,11 @@ def parse_fault(text: str) -> InjectedFault:
 
 
 __all__ = [
+    "BACKGROUNDS",
     "FAULT_UNITS",
+    "FPS_RANGE",
     "GROUND_TRUTH_SCHEMAS",
+    "OUTFITS",
     "SAMPLES",
     "SCRIPTS",
     "SEGMENTED_BODY",
@@ -1944,21 +2407,26 @@ __all__ = [
     "RepTruth",
     "RepWindow",
     "SampleSpec",
+    "Scene",
     "Skeleton",
     "SquatScript",
     "View",
     "bar_clearance_m",
+    "blur_image",
     "deadlift_bottom_pose",
     "drag_bar",
     "forward_kinematics",
+    "frame_times",
     "ground_truth",
     "ground_truth_path",
     "hinge_pose",
     "interior_angle_deg",
     "make_sample_videos",
     "parse_fault",
+    "portrait_camera",
     "render_clip",
     "script_for",
+    "sensor_noise",
     "spine_chord",
     "trunk_inclination_deg",
 ]
