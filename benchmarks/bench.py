@@ -54,7 +54,9 @@ ROWS: dict[str, tuple[str, str]] = {
     "a_p1_noseg": ("a", "as a, max_people=1 and segmentation off"),
     "b": ("b", "hinge analyze --no-video (subprocess)"),
     "c": ("c", "hinge analyze with annotated video (subprocess)"),
-    "c1": ("c", "as c, one pose process (--pose-workers 1): what the survey alone gains"),
+    "c1": ("c", "as c, one pose thread (--pose-workers 1): what the split into threads gains"),
+    "bs": ("b", "as b, --people-survey (fast mode: track one person when nobody else is in view)"),
+    "cs": ("c", "as c, --people-survey"),
     "d": ("d", "straightforward loop: decode, pose, draw, encode, full size"),
     "d_p1": ("d", "as d, tracking one person (max_people=1)"),
 }
@@ -371,13 +373,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  running {row}: {what} ...", end=" ", flush=True)
             log = work / f"{row}.log"
             inner: dict[str, Any] = {}
-            if row in ("b", "c", "c1"):
+            if row in ("b", "c", "c1", "bs", "cs"):
                 outdir = work / f"out_{row}"  # fresh folder each time: no pose cache
                 cmd = [sys.executable, "-m", "analyzer.cli", "analyze", str(bench_clip), "-o", str(outdir), "-q"]
-                if row == "b":
+                if row in ("b", "bs"):
                     cmd.append("--no-video")
                 if row == "c1":
                     cmd += ["--pose-workers", "1"]
+                if row in ("bs", "cs"):
+                    cmd.append("--people-survey")
                 proc = _run(cmd, log)
                 report = json.loads((outdir / "report.json").read_text())
                 frames = int(report["clip"]["frames"])
@@ -410,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         by = {r["row"]: r for r in results}
         ratios = {}
         for num, den in (("b", "a"), ("d", "c"), ("d", "b"), ("c", "a"), ("a", "a0"), ("d", "c1"),
-                         ("d_p1", "c"), ("d_p1", "b")):
+                         ("d", "cs"), ("d", "bs"), ("d_p1", "cs"), ("d_p1", "bs")):
             if num in by and den in by:
                 ratios[f"{num}/{den}"] = {"wall": by[num]["wall_s"] / by[den]["wall_s"],
                                           "cpu": by[num]["cpu_s"] / by[den]["cpu_s"]}

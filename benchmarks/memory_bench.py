@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short-s", type=float, default=10.0)
     parser.add_argument("--long-s", type=float, default=300.0)
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
+    parser.add_argument("--analyze-args", default="",
+                        help="extra flags for both runs, e.g. '--parallel-min-s 5' to split the short clip too, "
+                             "so both run with the same number of pose threads")
     args = parser.parse_args(argv)
     source = (args.clip or (FOOTAGE_CLIP if FOOTAGE_CLIP.is_file() else SAMPLE_CLIP)).resolve()
     work = Path(tempfile.mkdtemp(prefix="hinge-memory-"))
@@ -67,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {seconds:g} s at {SIZE_1080P[0]}x{SIZE_1080P[1]} built from {source.name}; analysing...",
                   flush=True)
             outdir = work / f"out_{name}"
-            proc = _run([sys.executable, "-m", "analyzer.cli", "analyze", str(clip), "-o", str(outdir), "-q"],
-                        work / f"{name}.log")
+            proc = _run([sys.executable, "-m", "analyzer.cli", "analyze", str(clip), "-o", str(outdir), "-q",
+                         *shlex.split(args.analyze_args)], work / f"{name}.log")
             report = json.loads((outdir / "report.json").read_text())
             rows.append({"clip": name, "seconds": seconds, "frames": report["clip"]["frames"],
                          "wall_s": proc["process_wall_s"], "peak_tree_rss_mb": proc["peak_tree_rss_mb"],
@@ -92,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"started_utc": started, "source": str(source), "cpus": os.cpu_count(),
+                                         "analyze_args": args.analyze_args,
                                          "rows": rows, "ratio": ratio, "markdown": table}, indent=2))
     return 0
 

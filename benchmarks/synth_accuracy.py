@@ -81,6 +81,13 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("defocus_6px", scene=synth.Scene(encoder="fast", blur_px=6.0)),
     Condition("portrait_540x960", size=(540, 960), portrait=True),
     Condition("vfr_jitter0.3", scene=synth.Scene(encoder="fast", vfr_jitter=0.3)),
+    # each injectable fault on rep 2 only, at a size a coach would call a clear fault
+    Condition("side_lean_back_15deg_rep2", script=_deadlift(faults=(synth.InjectedFault("lean_back", 15.0, (2,)),))),
+    Condition("side_neck_extension_30deg_rep2",
+              script=_deadlift(faults=(synth.InjectedFault("neck_extension", 30.0, (2,)),))),
+    Condition("side_hips_rise_early_25deg_rep2",
+              script=_deadlift(faults=(synth.InjectedFault("hips_rise_early", 25.0, (2,)),))),
+    Condition("side_bar_drift_8cm_rep2", script=_deadlift(faults=(synth.InjectedFault("bar_drift", 0.08, (2,)),))),
     Condition("walkin_setup_gym", script=_deadlift(walk_in_s=2.5, setup_s=1.0, rest_s=0.8),
               scene=synth.Scene(encoder="fast", background="gym", outfit="red")),
 )

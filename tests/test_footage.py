@@ -51,7 +51,7 @@ def test_side_view_deadlift_set_gives_five_reps(footage_dir, tmp_path):
     assert saved["summary"]["rep_count"] == 5
 
 
-# Measured on the 50 labelled clips (re-scored from cached landmarks, reps branch, 2026-11-26):
+# Measured on the 50 labelled clips (pose run afresh with the default settings, 2026-11-26):
 # rep count exact on 31/36 hinge clips filmed from the side or at 45 deg, 36/50 overall, MAE 0.58, 4 ghost
 # reps; view 44/49; exercise 39/50; clip-level false flags: hyperextended_lockout 3 (the three
 # deadlift-visual-analyzer Good_00000[1-3] lockouts, which visibly lean back ~20 deg), neck 0, bar drift 3.
@@ -66,13 +66,19 @@ MIN_ROUNDED_BACK = {"precision": 0.8, "recall": 0.8}
 
 @pytest.mark.slow
 def test_eval_over_the_labelled_footage_meets_the_measured_floors(footage_dir, tmp_path):
-    """``hinge eval`` over every labelled clip. Set HINGE_EVAL_CACHE to a folder kept between runs to reuse
-    the landmarks (``OUT/clips/<stem>/pose.npz``); otherwise the model runs on all 50 clips (slow)."""
+    """``hinge eval`` over every labelled clip.
+
+    Running the model on all 50 clips takes about 11 minutes on 2 cores, more than the default test run
+    can spend, so it runs when asked: HINGE_FULL_EVAL=1, or HINGE_EVAL_CACHE=DIR (a folder kept between
+    runs, whose ``clips/<stem>/pose.npz`` landmarks are reused).
+    """
     import os
     from pathlib import Path
 
     from analyzer.evaluate import evaluate
 
+    if not (os.environ.get("HINGE_FULL_EVAL") or os.environ.get("HINGE_EVAL_CACHE")):
+        pytest.skip("the full footage eval runs with HINGE_FULL_EVAL=1 or HINGE_EVAL_CACHE=DIR (about 11 min)")
     out = Path(os.environ.get("HINGE_EVAL_CACHE", tmp_path / "eval"))
     options = AnalyzeOptions(video=False)
     results, scores = evaluate(footage_dir / "labels.csv", footage_dir, out,
