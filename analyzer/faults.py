@@ -420,8 +420,11 @@ def judge(reps: Sequence[RepTimes], kin: Kinematics, rules: RuleSet, *,
         view_reason = _side_view_reason(kin, w, rules) if _has(rules, "faults.view.max_shoulder_width_ratio") else ""
         rep: list[Judgement] = []
         for prefix, codes, sagittal, check in CHECKS:
+            switch = rules.thresholds.get(prefix + "enabled")
             if not any(name.startswith(prefix) for name in rules.thresholds):
                 rep.extend(_not_judged(c, f"not checked for {rules.exercise}") for c in codes)
+            elif switch is not None and not switch.value:  # switched off in the table, with the reason why
+                rep.extend(_not_judged(c, switch.reason) for c in codes)
             elif i in unseen_lockouts and set(codes) <= LOCKOUT_CHECKS:
                 rep.extend(_not_judged(c, UNSEEN_LOCKOUT) for c in codes)
             elif view not in ("", "side", "unknown") and set(codes) <= SIDE_ONLY_CHECKS:
