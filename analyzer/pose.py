@@ -102,6 +102,29 @@ def _native_logs_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+def _create_landmarker(options: PoseOptions, model: ModelInfo, *, video: bool) -> Any:
+    """A PoseLandmarker for ``options``: VIDEO mode with masks as set (a clip), or IMAGE mode without (stills)."""
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    if video:
+        mode = {"running_mode": vision.RunningMode.VIDEO, "min_tracking_confidence": options.min_tracking_confidence,
+                "output_segmentation_masks": options.segmentation}
+    else:
+        mode = {"running_mode": vision.RunningMode.IMAGE, "output_segmentation_masks": False}
+    settings = vision.PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model.path)),
+        num_poses=options.max_people,
+        min_pose_detection_confidence=options.min_detection_confidence,
+        min_pose_presence_confidence=options.min_presence_confidence,
+        **mode,
+    )
+    try:
+        with _native_logs_silenced():
+            return vision.PoseLandmarker.create_from_options(settings)
+    except (RuntimeError, ValueError) as exc:
+        raise ModelError(f"{model.path}: not a usable PoseLandmarker bundle ({exc})") from exc
+
+
 @dataclass(frozen=True)
 class _Person:
     """One person in one frame, in full-frame pixels."""
@@ -119,25 +142,11 @@ class PoseEstimator:
 
     def __init__(self, options: PoseOptions = PoseOptions(), model: ModelInfo | None = None) -> None:
         import mediapipe as mp
-        from mediapipe.tasks.python import BaseOptions, vision
 
         self.options = options
         self.model = model or resolve_model()
         self._mp = mp
-        settings = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(self.model.path)),
-            running_mode=vision.RunningMode.VIDEO,
-            num_poses=options.max_people,
-            min_pose_detection_confidence=options.min_detection_confidence,
-            min_pose_presence_confidence=options.min_presence_confidence,
-            min_tracking_confidence=options.min_tracking_confidence,
-            output_segmentation_masks=options.segmentation,
-        )
-        try:
-            with _native_logs_silenced():
-                self._landmarker = vision.PoseLandmarker.create_from_options(settings)
-        except (RuntimeError, ValueError) as exc:
-            raise ModelError(f"{self.model.path}: not a usable PoseLandmarker bundle ({exc})") from exc
+        self._landmarker = _create_landmarker(options, self.model, video=True)
         self._last_ms = -1
         self._frames_seen = 0
 
@@ -212,20 +221,9 @@ def survey_people(frames: Iterable[Frame], options: PoseOptions = PoseOptions(),
     among all tracks as before.
     """
     import mediapipe as mp
-    from mediapipe.tasks.python import BaseOptions, vision
 
-    model = model or resolve_model()
-    settings = vision.PoseLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(model.path)),
-        running_mode=vision.RunningMode.IMAGE,
-        num_poses=options.max_people,
-        min_pose_detection_confidence=options.min_detection_confidence,
-        min_pose_presence_confidence=options.min_presence_confidence,
-        output_segmentation_masks=False,
-    )
+    landmarker = _create_landmarker(options, model or resolve_model(), video=False)
     count = most = 0
-    with _native_logs_silenced():
-        landmarker = vision.PoseLandmarker.create_from_options(settings)
     try:
         for frame in frames:
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame.image))

@@ -7,6 +7,7 @@ and a 160x96 H.264 annotated.mp4 of a moving square, so the whole flow runs in s
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Iterator
@@ -69,10 +70,10 @@ def make_users(settings: Settings) -> tuple[dict[str, str], dict[str, int]]:
     return tokens, ids
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    root = tmp_path_factory.mktemp("service")
-    settings = Settings(data_dir=root / "data", workers=2)
+@contextlib.contextmanager
+def started_world(settings: Settings, root: Path, *, wait: bool) -> Iterator[World]:
+    """ann and ben (athletes), cora (coach linked to ann), dave (unlinked coach); ann and ben upload one clip
+    each through the app with the fake analyzer (waited for until done when ``wait``)."""
     tokens, ids = make_users(settings)
     clip = solid_clip(root / "lift.mp4", size=(64, 48), n=12).path
     with TestClient(create_app(settings, runner=fake_analyze)) as client:
@@ -81,8 +82,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             response = w.upload(name, exercise="deadlift")
             assert response.status_code == 202, response.text
             w.done[name] = response.json()["id"]
-        for name, analysis_id in w.done.items():
-            assert w.wait(name, analysis_id)["status"] == "done"
+        if wait:
+            for name, analysis_id in w.done.items():
+                assert w.wait(name, analysis_id)["status"] == "done"
+        yield w
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("service")
+    with started_world(Settings(data_dir=root / "data", workers=2), root, wait=True) as w:
         yield w
 
 

@@ -28,7 +28,7 @@ from api.jobs import JobService
 from api.settings import Settings
 from api.testing import FLAG_WORST_T, FLAGGED_REP, fake_analyze
 from tests.clipfactory import solid_clip
-from tests.test_api import World, make_users
+from tests.test_api import World, make_users, started_world
 from tests.test_service_jobs import add_job, claimed, job
 
 PORT = 5432  # names the socket file in our private socket dir; no TCP listener is opened
@@ -108,15 +108,7 @@ def postgres_settings(postgres_url: str, root: Path, **overrides: object) -> Set
 def world(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """ann and ben (athletes), cora (coach linked to ann), dave (unlinked coach); one finished clip each."""
     root = tmp_path_factory.mktemp("service_pg")
-    settings = postgres_settings(postgres_url, root)
-    tokens, ids = make_users(settings)
-    clip = solid_clip(root / "lift.mp4", size=(64, 48), n=12).path
-    with TestClient(create_app(settings, runner=fake_analyze)) as client:
-        w = World(client, settings, tokens, ids, clip, {})
-        for name in ("ann", "ben"):
-            response = w.upload(name, exercise="deadlift")
-            assert response.status_code == 202, response.text
-            w.done[name] = response.json()["id"]
+    with started_world(postgres_settings(postgres_url, root), root, wait=False) as w:
         yield w
 
 

@@ -376,6 +376,23 @@ function depthMean(a) {
   return isNumber(m.depth_mean_deg) ? m.depth_mean_deg : isNumber(m.trunk_incline_max_deg_mean) ? m.trunk_incline_max_deg_mean : null;
 }
 
+// Fetches the rows of a list and shows them, or the error, unless the user has moved to another view
+// meanwhile. Returns the items, or null when they are not shown.
+async function showList(fetchItems, { list, empty, error, row, generation }) {
+  let items;
+  try {
+    items = (await fetchItems()) || [];
+  } catch (e) {
+    if (generation === viewGeneration) error.show(e);
+    return null;
+  }
+  if (generation !== viewGeneration) return null;
+  error.clear();
+  empty.hidden = items.length > 0;
+  list.replaceChildren(...items.map(row));
+  return items;
+}
+
 function historySection(athleteId, title) {
   const list = h("ol", { class: "history", "aria-label": "Sessions, newest first" });
   const plots = h("div", { class: "trends" });
@@ -396,17 +413,9 @@ function historySection(athleteId, title) {
 
   async function refresh() {
     clearTimeout(timer);
-    let analyses;
-    try {
-      analyses = (await api.analyses(athleteId)).analyses || [];
-    } catch (e) {
-      if (generation === viewGeneration) error.show(e);
-      return;
-    }
-    if (generation !== viewGeneration) return;
-    error.clear();
-    empty.hidden = analyses.length > 0;
-    list.replaceChildren(...analyses.map(historyRow));
+    const analyses = await showList(async () => (await api.analyses(athleteId)).analyses,
+      { list, empty, error, row: historyRow, generation });
+    if (analyses === null) return;
     // Keep unfinished sessions' progress fresh (another tab or the coach may have uploaded them).
     if (analyses.some((a) => a.status === "queued" || a.status === "running")) timer = setTimeout(refresh, HISTORY_POLL_MS);
     const done = analyses.filter((a) => a.status === "done").slice().reverse(); // oldest first
@@ -568,17 +577,7 @@ function queueSection() {
   const generation = viewGeneration;
 
   async function load() {
-    let items;
-    try {
-      items = (await api.queue(filter.value)).items || [];
-    } catch (e) {
-      if (generation === viewGeneration) error.show(e);
-      return;
-    }
-    if (generation !== viewGeneration) return;
-    error.clear();
-    empty.hidden = items.length > 0;
-    list.replaceChildren(...items.map(queueItem));
+    await showList(async () => (await api.queue(filter.value)).items, { list, empty, error, row: queueItem, generation });
   }
   filter.addEventListener("change", load);
   load();
