@@ -245,13 +245,14 @@ def _held_lockout(t: np.ndarray, locked: np.ndarray, h: int, min_lockout_s: floa
 
 def _segment_run(
     t: np.ndarray, x: np.ndarray, hip_flexion: np.ndarray, offset: int, th: RepThresholds,
-    inferred: np.ndarray,
+    inferred: np.ndarray, leaning_back: np.ndarray,
 ) -> list[RepWindow]:
     reps: list[RepWindow] = []
     n = len(x)
     with np.errstate(invalid="ignore"):
         open_hips = (hip_flexion <= th.lockout_hip_flexion_max_deg) & (x < th.hinged_min_deg)
-    locked = (x <= th.lockout_max_deg) | open_hips
+    # leaning back past the band is a lockout too, a hyperextended one: the hyperextension check reads it
+    locked = (x <= th.lockout_max_deg) | open_hips | (leaning_back & (x < th.hinged_min_deg))
     hinged = x >= th.hinged_min_deg
     i = 0
     while i < n:
@@ -381,7 +382,7 @@ def clean_signal(t: np.ndarray, signal: np.ndarray, thresholds: RepThresholds) -
 def segment_reps(
     t: np.ndarray, signal: np.ndarray, thresholds: RepThresholds, *, breaks: np.ndarray | None = None,
     hip_flexion_deg: np.ndarray | None = None, tracked: np.ndarray | None = None,
-    hip_xy: np.ndarray | None = None, torso_px: np.ndarray | None = None,
+    hip_xy: np.ndarray | None = None, torso_px: np.ndarray | None = None, leaning_back: np.ndarray | None = None,
 ) -> list[RepWindow]:
     """Reps in a (T,) driving signal in degrees sampled at (T,) times.
 
@@ -391,7 +392,9 @@ def segment_reps(
     same-place test). Other NaN gaps up to ``max_gap_s`` are bridged by interpolation; longer gaps split
     the signal and no rep spans them. ``breaks`` (T,) bool marks frames that begin a new shot (camera
     cuts): the signal is split there too. ``hip_flexion_deg`` (T,) degrees, 0 = hips straight, feeds the
-    second lockout test (see ``RepThresholds.lockout_hip_flexion_max_deg``).
+    second lockout test (see ``RepThresholds.lockout_hip_flexion_max_deg``). ``leaning_back`` (T,) bool
+    marks frames where the trunk leans back past vertical (by facing) beyond the lockout band: below the
+    hinged band they are lockouts, so a hyperextended finish ends its rep where it starts.
     """
     x = np.array(signal, dtype=np.float64, copy=True)
     x[~(x <= thresholds.max_valid_deg)] = np.nan
@@ -400,13 +403,14 @@ def segment_reps(
     x, inferred = bridge_gap_lockouts(t, x, thresholds, hip_xy=hip_xy, torso_px=torso_px)
     x = clean_signal(t, x, thresholds)
     hips = np.full(len(t), np.nan) if hip_flexion_deg is None else np.asarray(hip_flexion_deg, np.float64)
+    back = np.zeros(len(t), bool) if leaning_back is None else np.asarray(leaning_back, bool)
     valid = ~np.isnan(x)
     reps: list[RepWindow] = []
     cut_at = np.flatnonzero(breaks) if breaks is not None else np.zeros(0, int)
     for start, stop in true_runs(valid):
         bounds = [int(start), *(int(c) for c in cut_at if start < c < stop), int(stop)]
         for a, b in itertools.pairwise(bounds):
-            reps.extend(_segment_run(t[a:b], x[a:b], hips[a:b], a, thresholds, inferred[a:b]))
+            reps.extend(_segment_run(t[a:b], x[a:b], hips[a:b], a, thresholds, inferred[a:b], back[a:b]))
     return reps
 
 
@@ -424,6 +428,7 @@ class RepCount:
 
 def count_reps(
     seq: PoseSequence, trunk_2d_deg: np.ndarray, rules: RuleSet, hip_angle_deg: np.ndarray | None = None,
+    trunk_lean_deg: np.ndarray | None = None,
 ) -> RepCount:
     """Reps of one exercise: picks the driving signal, splits at camera cuts and segments.
 
@@ -432,6 +437,7 @@ def count_reps(
         trunk_2d_deg: (T,) 2D trunk inclination from ``kinematics.measure`` (filtered), degrees.
         rules: the exercise's rule table (``reps.*``).
         hip_angle_deg: (T,) knee-hip-shoulder angle from ``kinematics.measure`` (180 = straight), optional.
+        trunk_lean_deg: (T,) signed trunk lean from ``kinematics.measure`` (negative = leaning back), optional.
     """
     signal, name = trunk_signal(trunk_2d_deg, world_trunk_inclination_deg(seq), trunk_options_from_rules(rules))
     th = thresholds_from_rules(rules)
@@ -443,6 +449,8 @@ def count_reps(
     xy = seq.xy.astype(np.float64)
     hip = (xy[:, L.LEFT_HIP] + xy[:, L.RIGHT_HIP]) / 2
     torso = np.hypot(*((xy[:, L.LEFT_SHOULDER] + xy[:, L.RIGHT_SHOULDER]) / 2 - hip).T)
+    with np.errstate(invalid="ignore"):
+        back = None if trunk_lean_deg is None else np.asarray(trunk_lean_deg, np.float64) < -th.lockout_max_deg
     windows = segment_reps(seq.t, signal, th, breaks=breaks, hip_flexion_deg=flexion, tracked=tracked,
-                           hip_xy=hip, torso_px=torso)
+                           hip_xy=hip, torso_px=torso, leaning_back=back)
     return RepCount(tuple(windows), signal, name)

@@ -62,6 +62,19 @@ def test_a_spike_shorter_than_a_rep_is_ignored():
     assert len(segment_reps(t, x, TH)) == 1
 
 
+def test_a_lean_back_past_the_band_is_the_lockout_it_finishes_not_the_frames_after_it():
+    """Unsigned, a 30 deg lean-back reads like a shallow hinge; marked as leaning back it is the rep's lockout,
+    so the rep's lockout-to-end window holds the lean the hyperextension check reads."""
+    t = _t(8)
+    x = np.interp(t, [0, 1, 2, 2.5, 3.5, 3.9, 5.0, 5.4, 8], [5, 5, 60, 60, 5, 30, 30, 5, 5])
+    back = (t > 3.7) & (t < 5.2)  # the stretch where the trunk leans back past the band
+    (unsigned,) = segment_reps(t, x, TH)
+    (signed,) = segment_reps(t, x, TH, leaning_back=back & (x > TH.lockout_max_deg))
+    assert signed.start_s == unsigned.start_s and signed.bottom_s == unsigned.bottom_s
+    assert signed.lockout_s == pytest.approx(3.23, abs=0.05) and signed.end_s >= 7.9
+    assert unsigned.end_s < 3.8, "unsigned, the lean-back cuts the lockout short"
+
+
 def test_long_gap_splits_and_short_gap_is_bridged():
     t = _t(12)
     x = hinge_signal(t, [3, 8])
