@@ -282,32 +282,34 @@ def judge_squatting(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
 
 
 def judge_hips_rise_first(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:
-    """Trunk dropping toward horizontal (deg) while the knees extend early in the ascent.
+    """Trunk tipping toward horizontal (deg) from the bar's lowest point until it passes the knees.
 
-    The ascent starts at the hips' lowest point; its early part runs until the knees have recovered the
-    table's fraction of their extension to lockout. A good pull holds the back angle there; hips shooting
-    up first drop the shoulders (inclination rises).
+    Off the floor the back angle should hold: hips and shoulders rise together. When the hips shoot up and
+    the shoulders stay down, the trunk inclination grows. The value is the largest rise of the trunk
+    inclination over its angle where the bar (mid-wrist) was lowest, held for ``min_duration_s``, up to
+    the bar passing the knees.
     """
     code = FaultCode.HIPS_RISE_FIRST
-    if kin.hip_height is None:
-        return _not_judged(code, "hip height was not measured")
-    hips = kin.hip_height[w.start:w.lockout + 1]
-    if not np.isfinite(hips).any():
-        return _not_judged(code, "the hips were not tracked in the pull")
-    low = w.start + int(np.nanargmin(hips))
-    knee = kin.knee_angle_deg
-    if not (np.isfinite(knee[low]) and np.isfinite(knee[w.lockout])) or low >= w.lockout:
-        return _not_judged(code, "the knees were not tracked through the ascent")
-    target = knee[low] + rules.value("faults.hips_rise_first.knee_recovery_fraction") * (knee[w.lockout] - knee[low])
-    reached = np.flatnonzero(knee[low:w.lockout + 1] >= target)
-    early_end = low + (int(reached[0]) if len(reached) else w.lockout - low)
-    trunk = kin.trunk_inclination_deg[low:early_end + 1]
-    if len(trunk) < 2 or not np.isfinite(trunk).all():
-        return _not_judged(code, "the ascent was too short or not tracked")
-    drop = trunk - trunk[0]
-    i = int(np.argmax(drop))
-    return _decide(code, float(drop[i]), rules.value("faults.hips_rise_first.trunk_drop_min_deg"),
-                   rules.value("faults.hips_rise_first.severe"), "deg", worst_t=kin.t[low + i], confidence=1.0)
+    if kin.bar_height is None or kin.knee_height is None or kin.bar_visibility is None:
+        return _not_judged(code, "the bar path was not measured")
+    idx = np.arange(w.start, w.lockout + 1)
+    seen = kin.bar_visibility[idx] >= rules.value("faults.hips_rise_first.min_visibility")
+    bar = np.where(seen, kin.bar_height[idx], np.nan)
+    if not np.isfinite(bar).any():
+        return _not_judged(code, "the hands were hidden during the pull")
+    lowest = int(np.nanargmin(bar))
+    past_knees = np.flatnonzero(bar[lowest:] >= kin.knee_height[idx][lowest:])
+    end = lowest + (int(past_knees[0]) if len(past_knees) else len(idx) - 1 - lowest)
+    span = slice(idx[lowest], idx[end] + 1)
+    trunk = kin.trunk_inclination_deg[span]
+    if not np.isfinite(trunk[0]):
+        return _not_judged(code, "the trunk was not tracked where the bar was lowest")
+    value, i = sustained_max(kin.t[span], trunk - trunk[0], rules.value("faults.hips_rise_first.min_duration_s"))
+    if i < 0:
+        return _not_judged(code, "the trunk was not tracked long enough between the floor and the knees")
+    return _decide(code, value, rules.value("faults.hips_rise_first.trunk_drop_min_deg"),
+                   rules.value("faults.hips_rise_first.severe"), "deg", worst_t=kin.t[idx[lowest] + i],
+                   confidence=float(np.isfinite(bar[lowest:end + 1]).mean()))
 
 
 def judge_bar_drift(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgement:

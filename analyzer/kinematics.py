@@ -29,7 +29,8 @@ model swaps left/right labels in side views, the mid-points do not care).
   standing trunk lengths, positive forward of mid-foot.
 - bar speed: vertical speed of the mid-wrist, positive upward, in body lengths per second (body length =
   the lifter's ankle-knee-hip-shoulder-ear chain), or m/s when the lifter's height is given.
-- hip height: mid-hip above mid-ankle, in standing trunk lengths.
+- hip height, knee height, bar height: mid-hip, mid-knee and the bar proxy (mid-wrist) above mid-ankle, in
+  standing trunk lengths.
 - shoulder width ratio: left-right shoulder distance in standing trunk lengths; near 0 in a true side view,
   about 0.5 at 45 degrees and 0.7-0.9 from the front (how far sagittal measures can be trusted).
 
@@ -197,6 +198,8 @@ class Kinematics:
     thorax_offset: np.ndarray | None = None
     trunk_length_ratio: np.ndarray | None = None
     hip_height: np.ndarray | None = None
+    knee_height: np.ndarray | None = None
+    bar_height: np.ndarray | None = None
     back_curvature: np.ndarray | None = None
     mask_area_jump: np.ndarray | None = None
     bar_drift: np.ndarray | None = None
@@ -280,6 +283,8 @@ def measure(
             thorax_offset=facing * (thorax[:, 0] - hip[:, 0]) / length,
             trunk_length_ratio=length / standing,
             hip_height=(ankle[:, 1] - hip[:, 1]) / standing,
+            knee_height=(ankle[:, 1] - knee[:, 1]) / standing,
+            bar_height=(ankle[:, 1] - wrist[:, 1]) / standing,
             back_curvature=back_curvature(raw_shoulder, raw_hip, seq.outline, seq.outline_fractions, facing),
             mask_area_jump=area_jump(seq.mask_area),
             bar_drift=facing * (wrist[:, 0] - mid_foot[:, 0]) / standing,

@@ -428,8 +428,8 @@ def _blend(bottom: Pose, s_trunk: float, s_knee: float, weights: _Weights, body:
     """Pose between standing (0) and ``bottom`` (1), trunk and knees at their own depths, faults added.
 
     ``flexion_deg`` (spine rounding, spread over the spine joints) keeps the hip->shoulder chord at the
-    scripted angle; ``lean_back_deg`` turns that chord back past where it would be; ``neck_extension_deg``
-    tips the head back against the trunk. Arms are left for the caller (``drag_bar`` etc.).
+    scripted angle; ``lean_back_deg`` turns that chord back past where it would be (negative: forward);
+    ``neck_extension_deg`` tips the head back against the trunk. Arms are left for the caller (``drag_bar`` etc.).
     """
     st = min(max(s_trunk, 0.0), 1.0)
     sk = min(max(s_knee, 0.0), 1.0)
@@ -506,7 +506,7 @@ FAULT_UNITS: Mapping[str, str] = {
     "spine_flexion": "deg",  # the back rounds: flexion spread over the spine joints, peak at the bottom
     "lean_back": "deg",  # trunk leans back past vertical at lockout (hyperextension)
     "neck_extension": "deg",  # head tipped back against the trunk, peak at the bottom
-    "hips_rise_early": "deg",  # knee extension done off the bottom while the back angle is held
+    "hips_rise_early": "deg",  # off the floor the hips rise and the shoulders stay: the trunk tips toward horizontal
     "bar_drift": "m",  # extra gap between bar and legs at mid-range (the bar swings forward)
 }
 
@@ -540,14 +540,8 @@ class InjectedFault:
 
 
 _HIPS_EARLY_KNEE_SPAN = 0.7  # with hips rising early the knees finish extending by 70 % of the ascent
-
-
-def _inverse_min_jerk(y: float) -> float:
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if _min_jerk(mid) < y else (lo, mid)
-    return 0.5 * (lo + hi)
+_HIPS_EARLY_TIP_SPAN = 0.4  # ... and the trunk tips toward horizontal over the first 40 %, then comes up
+_HIPS_EARLY_MAX_DEG = 45.0  # past this the shoulders would pass below the hips of a floor pull
 
 
 @dataclass(frozen=True)
@@ -633,9 +627,9 @@ class _RepScript:
             rep = RepWindow(index=i + 1, start_s=t, bottom_s=t + ecc + 0.5 * pause, lockout_s=t + ecc + pause + con,
                             end_s=t + ecc + pause + con + hold, eccentric_s=ecc, bottom_pause_s=pause,
                             concentric_s=con, lockout_hold_s=hold)
-            if "hips_rise_early" in sizes and not sizes["hips_rise_early"] < 0.9 * bottom.knee_flexion_deg:
-                raise ValueError(f"hips_rise_early of {sizes['hips_rise_early']} deg is more than 90 % of the "
-                                 f"{bottom.knee_flexion_deg:.0f} deg of knee bend at the bottom")
+            if sizes.get("hips_rise_early", 0.0) > _HIPS_EARLY_MAX_DEG:
+                raise ValueError(f"hips_rise_early of {sizes['hips_rise_early']} deg tips the trunk more than "
+                                 f"{_HIPS_EARLY_MAX_DEG:.0f} deg past its angle at the bottom; give at most that")
             if floor and i == 0:
                 pull = rep.start_s + ecc + pause
                 reported = replace(rep, start_s=pull, bottom_s=pull, eccentric_s=0.0, bottom_pause_s=0.0)
@@ -685,11 +679,12 @@ class _RepScript:
                 if not rise:
                     s = 1.0 - _min_jerk(u)
                     return s, s
-                # Knees extend first (done by 70 % of the ascent); the back angle holds until they have
-                # opened by ``rise`` degrees, then the trunk comes up over the rest of the ascent.
+                # The hips shoot up: the knees extend first (done by 70 % of the ascent) while the shoulders
+                # stay down, so the trunk tips ``rise`` deg toward horizontal over the first 40 % (see
+                # ``sizes_at``); then the back comes up over the rest of the ascent.
                 s_knee = 1.0 - _min_jerk(u / _HIPS_EARLY_KNEE_SPAN)
-                u_hold = _HIPS_EARLY_KNEE_SPAN * _inverse_min_jerk(_knee_progress(weights, rise, plan.bottom))
-                s_trunk = 1.0 if u < u_hold else 1.0 - _min_jerk((u - u_hold) / (1.0 - u_hold))
+                s_trunk = 1.0 if u < _HIPS_EARLY_TIP_SPAN else 1.0 - _min_jerk(
+                    (u - _HIPS_EARLY_TIP_SPAN) / (1.0 - _HIPS_EARLY_TIP_SPAN))
                 return s_trunk, s_knee
             return 0.0, 0.0
 
@@ -709,7 +704,9 @@ class _RepScript:
                     ramp *= 1.0 - _min_jerk((u - 0.7) / 0.3)
                 out["lean_back"] = f["lean_back"] * ramp
             if phase == "ascent" and "hips_rise_early" in f:
-                out["hips_rise_early"] = f["hips_rise_early"]
+                tip = (_min_jerk(u / _HIPS_EARLY_TIP_SPAN) if u < _HIPS_EARLY_TIP_SPAN
+                       else 1.0 - _min_jerk((u - _HIPS_EARLY_TIP_SPAN) / (1.0 - _HIPS_EARLY_TIP_SPAN)))
+                out["hips_rise_early"] = f["hips_rise_early"] * tip
             return out
 
         def pose_at(time_s: float) -> Pose:
@@ -722,7 +719,8 @@ class _RepScript:
                 return self._arms(pose, body, plan, phase, u, s_trunk, 0.0)
             k = sizes_at(plan, phase, u)
             pose = _blend(plan.bottom, s_trunk, s_knee, weights, body, flexion_deg=k["spine_flexion"],
-                          lean_back_deg=k["lean_back"], neck_extension_deg=k["neck_extension"])
+                          lean_back_deg=k["lean_back"] - k["hips_rise_early"],
+                          neck_extension_deg=k["neck_extension"])
             return self._arms(pose, body, plan, phase, u, s_trunk, k["bar_drift"])
 
         def phase_at(time_s: float) -> tuple[int | None, str]:
@@ -815,16 +813,6 @@ class _Walk:
                 for joint in ("elbow", "wrist", "grip"):
                     pts[f"{side}_{joint}"] = shoulder + rot @ (pts[f"{side}_{joint}"] - shoulder)
         return Skeleton(points=pts, head_axes=sk.head_axes, segment_deg=sk.segment_deg)
-
-
-def _knee_progress(weights: _Weights, rise: float, bottom: Pose) -> float:
-    """Fraction of the knee profile's travel at which the knees have opened by ``rise`` degrees."""
-    target = 1.0 - rise / bottom.knee_flexion_deg  # knee weight left
-    lo, hi = 0.0, 1.0  # s_knee: weight rises with s
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if weights.knee(mid) < target else (lo, mid)
-    return 1.0 - 0.5 * (lo + hi)
 
 
 def _legs_key(body: Body, trunk_deg: float, shin_deg: float, knee_deg: float, neck_deg: float,

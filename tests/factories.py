@@ -144,6 +144,7 @@ def lifter_sequence(
     shin_deg: np.ndarray | float = 0.0,
     neck_ext_deg: np.ndarray | float = 0.0,
     bar_forward_px: np.ndarray | float = 0.0,
+    wrist_height_px: np.ndarray | float | None = None,
     facing: int = 1,
     ankle_xy: tuple[float, float] = (480.0, 620.0),
     trunk_len: float = 200.0,
@@ -160,7 +161,8 @@ def lifter_sequence(
     ``neck_ext_deg`` tips the shoulder->ear segment back from the trunk line (extension), the nose sitting
     ahead of the ear at right angles to that segment. The wrists hang ``arm_len`` below the shoulders
     and ``bar_forward_px`` ahead of mid-foot (heel 20 px behind the ankle, toe 60 px ahead: mid-foot is
-    20 px ahead). Left and right landmarks coincide. Expected hip angle: knee + shin - trunk (deg).
+    20 px ahead), or ``wrist_height_px`` above the ankle when given (a bar resting on the floor). Left and
+    right landmarks coincide. Expected hip angle: knee + shin - trunk (deg).
     """
     n = len(t)
 
@@ -178,8 +180,9 @@ def lifter_sequence(
     ear = shoulder + neck_len * along(trunk - neck)
     nose = ear + 0.3 * neck_len * along(trunk - neck + np.pi / 2)
     heel, toe = ankle + np.array([-facing * 20.0, 10.0]), ankle + np.array([facing * 60.0, 10.0])
-    wrist = np.stack([ankle[:, 0] + facing * (20.0 + np.broadcast_to(bar_forward_px, (n,))),
-                      shoulder[:, 1] + arm_len], axis=1)
+    wrist_y = (shoulder[:, 1] + arm_len if wrist_height_px is None
+               else ankle[:, 1] - np.broadcast_to(np.asarray(wrist_height_px, float), (n,)))
+    wrist = np.stack([ankle[:, 0] + facing * (20.0 + np.broadcast_to(bar_forward_px, (n,))), wrist_y], axis=1)
     xy = np.full((n, N_LANDMARKS, 2), np.nan, np.float32)
     for pair, point in (
         ((L.LEFT_SHOULDER, L.RIGHT_SHOULDER), shoulder), ((L.LEFT_HIP, L.RIGHT_HIP), hip),

@@ -92,6 +92,18 @@ def test_bar_drift_in_trunk_lengths_from_mid_foot(forward_px, expected, facing):
     assert np.nanmax(np.abs(kin.bar_drift - expected)) < 1e-3  # trunk length 200 px
 
 
+@pytest.mark.parametrize(("wrist_px", "shin", "expected_bar", "expected_knee"),
+                         [(100.0, 0.0, 0.5, 0.85), (300.0, 60.0, 1.5, 0.425)])
+def test_bar_and_knee_height_in_trunk_lengths_above_the_ankle(wrist_px, shin, expected_bar, expected_knee):
+    from tests.factories import lifter_sequence
+
+    # trunk 200 px, shin 170 px: a knee straight above the ankle is 0.85 trunk lengths up, at 60 deg half that
+    kin = measure(lifter_sequence(T, shin_deg=shin, knee_deg=180.0 - shin, wrist_height_px=wrist_px))
+    assert kin.bar_height is not None and kin.knee_height is not None
+    assert np.nanmax(np.abs(kin.bar_height - expected_bar)) < 1e-3
+    assert np.nanmax(np.abs(kin.knee_height - expected_knee)) < 1e-3
+
+
 @pytest.mark.parametrize(("height_m", "unit"), [(None, "body_lengths/s"), (1.75, "m/s")])
 def test_bar_speed_units(height_m, unit):
     from tests.factories import lifter_sequence

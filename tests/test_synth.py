@@ -377,33 +377,34 @@ def test_neck_extension() -> None:
 
 
 @pytest.mark.parametrize("script_cls", [synth.DeadliftScript, synth.RDLScript])
-def test_hips_rise_early(script_cls: type) -> None:
-    rise = 12.0 if script_cls is synth.RDLScript else 25.0
-    script = script_cls(reps=1, jitter=0.0, faults=(synth.InjectedFault("hips_rise_early", rise),))
-    motion = script.compile(BODY4)
-    r = motion.reps[0]
-    bottom = motion.pose_at(r.bottom_s)
+@pytest.mark.parametrize("rise", [10.0, 25.0])
+def test_hips_rise_early(script_cls: type, rise: float) -> None:
+    """The hips shoot up: early in the ascent the trunk tips ``rise`` deg past its angle at the bottom
+    while the knees extend, then comes up; a clean ascent never tips past the bottom."""
 
-    def trunk(p: synth.Pose) -> float:
-        return p.shin_deg - p.knee_flexion_deg + p.hip_flexion_deg
+    def ascent(truth: synth.GroundTruth) -> list[synth.FrameTruth]:
+        r = truth.reps[0]
+        return [f for f in truth.frames if r.lockout_s - r.concentric_s <= f.t <= r.lockout_s]
 
-    # The back angle is held (to 1e-9 deg) until the knees have opened by ``rise`` (+ the flat start of its rise).
-    held = [p for p in (motion.pose_at(float(t)) for t in np.linspace(r.lockout_s - r.concentric_s, r.lockout_s, 2001))
-            if abs(trunk(p) - trunk(bottom)) < 1e-9]
-    opened = bottom.knee_flexion_deg - min(p.knee_flexion_deg for p in held)
-    assert rise - 0.3 <= opened <= rise + 1.5, f"knees opened {opened:.3f} deg with the back angle held"
-    # In the ground truth: the trunk stays within 0.5 deg of its bottom angle while the knees open >= rise.
-    fault = _truth(script)
-    b = _bottom_frame(fault, 1)
-    near = [f for f in fault.frames if f.phase == "ascent"
-            and abs(f.sagittal["trunk_inclination_deg"] - b.sagittal["trunk_inclination_deg"]) < 0.5]
-    assert max(f.sagittal["knee_angle_deg"] for f in near) - b.sagittal["knee_angle_deg"] >= rise
-    assert fault.reps[0].faults is not None and fault.reps[0].faults[0]["fault"] == "hips_rise_early"
+    fault = _truth(script_cls(reps=1, jitter=0.0, faults=(synth.InjectedFault("hips_rise_early", rise),)))
     clean = _truth(script_cls(reps=1, jitter=0.0))
-    c = _bottom_frame(clean, 1)
-    near_clean = [f for f in clean.frames if f.phase == "ascent"
-                  and abs(f.sagittal["trunk_inclination_deg"] - c.sagittal["trunk_inclination_deg"]) < 0.5]
-    assert max(f.sagittal["knee_angle_deg"] for f in near_clean) - c.sagittal["knee_angle_deg"] < rise
+    for truth, expected in ((fault, rise), (clean, 0.0)):
+        b = _bottom_frame(truth, 1).sagittal
+        frames = ascent(truth)
+        tipped = max(f.sagittal["trunk_inclination_deg"] for f in frames) - b["trunk_inclination_deg"]
+        assert tipped == pytest.approx(expected, abs=0.1)
+    peak = max(ascent(fault), key=lambda f: f.sagittal["trunk_inclination_deg"])
+    b = _bottom_frame(fault, 1).sagittal
+    if script_cls is synth.DeadliftScript:  # an RDL's knees stay soft throughout
+        assert peak.sagittal["knee_angle_deg"] - b["knee_angle_deg"] > 0.5 * (180.0 - b["knee_angle_deg"]), \
+            "the knees have done most of their extension while the trunk tipped"
+    assert fault.reps[0].faults is not None and fault.reps[0].faults[0]["fault"] == "hips_rise_early"
+    assert fault.reps[0].faults[0]["peak_s"] == pytest.approx(peak.t, abs=0.05)
+
+
+def test_hips_rise_early_is_capped() -> None:
+    with pytest.raises(ValueError, match="at most"):
+        synth.DeadliftScript(reps=1, faults=(synth.InjectedFault("hips_rise_early", 50.0),)).compile(BODY4)
 
 
 @pytest.mark.parametrize("drift", [0.03, 0.08])
@@ -942,3 +943,53 @@ def test_walk_in_and_setup_clip_through_the_pipeline(tmp_path: Path) -> None:
     assert np.abs(lockouts - [r.lockout_s for r in truth.reps]).max() <= 0.5, lockouts
     assert all(r.lockout_s > truth.reps[0].start_s for r in report.reps), "nothing counted during the set-up"
     assert not [f for r in report.reps for f in r.faults]
+
+
+# injected fault sizes well past what the fault sweep (benchmarks/synth_accuracy.py --fault-sweep) found to be
+# each check's detection limit on this figure: rep -> (fault, size, the check that should flag it)
+INJECTED = {2: ("spine_flexion", 30.0, "rounded_back"), 3: ("lean_back", 25.0, "hyperextended_lockout"),
+            4: ("bar_drift", 0.25, "bar_drift"), 5: ("hips_rise_early", 25.0, "hips_rise_first")}
+
+
+@pytest.mark.slow
+def test_injected_faults_are_found_on_their_reps_and_nowhere_else(tmp_path: Path) -> None:
+    """Video in, angles, reps and faults out: a 5-rep side-view deadlift, rep 1 clean and one fault on each other
+    rep. Trunk and hip angles within the issue's MAE targets of the image-plane truth, every rep counted, each
+    fault flagged on its rep and nothing else flagged. Hips rising early is switched off in the shipped table
+    (real footage can't time it), so that check is judged with every check switched on."""
+    pytest.importorskip("mediapipe")
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from analyzer.faults import judge
+    from analyzer.kinematics import measure
+    from analyzer.pipeline import AnalyzeOptions, analyze
+    from analyzer.rules import load_rules
+    from analyzer.types import PoseSequence
+
+    faults = tuple(synth.InjectedFault(kind, size, (rep,)) for rep, (kind, size, _) in INJECTED.items())
+    clip = tmp_path / "faults.mp4"
+    truth = synth.render_clip(clip, script=synth.DeadliftScript(reps=5, lead_in_s=0.6, hold_s=0.6, faults=faults),
+                              body=BODY4, size=(960, 540), seed=11, scene=synth.Scene(encoder="fast"))
+    report = analyze(clip, tmp_path / "out", AnalyzeOptions(exercise="deadlift", video=False)).report
+    assert len(report.reps) == 5
+    lockouts = np.array([r.lockout_s for r in report.reps])
+    assert np.abs(lockouts - [r.lockout_s for r in truth.reps]).max() <= 0.5
+
+    seq = PoseSequence.load(tmp_path / "out" / "pose.npz")
+    kin = measure(seq)
+    near = np.clip(np.searchsorted(truth.t, seq.t - 1e-6), 0, len(truth.t) - 1)
+    true_trunk = np.abs(truth.series("trunk_inclination_deg"))[near]
+    trunk_mae = float(np.nanmean(np.abs(kin.trunk_inclination_deg - true_trunk)))
+    hip_mae = float(np.nanmean(np.abs(kin.hip_angle_deg - truth.series("hip_angle_deg")[near])))
+    assert trunk_mae <= 3.0 and hip_mae <= 5.0, (trunk_mae, hip_mae)
+
+    flagged = {(rep.index, f.code.value) for rep in report.reps for f in rep.faults}
+    expected = {(rep, code) for rep, (_, _, code) in INJECTED.items() if code != "hips_rise_first"}
+    assert flagged == expected, [(r.index, r.checks["hyperextended_lockout"]) for r in report.reps]
+    rules = load_rules("deadlift")
+    every_check_on = replace(rules, thresholds=MappingProxyType(
+        {k: v for k, v in rules.thresholds.items() if not k.endswith(".enabled")}))
+    hips = [next(j for j in judged if j.code.value == "hips_rise_first") for judged in judge(report.reps, kin,
+                                                                                           every_check_on)]
+    assert [j.status for j in hips] == ["ok", "ok", "ok", "ok", "flagged"], [j.measured for j in hips]
