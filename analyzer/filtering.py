@@ -21,6 +21,26 @@ class FilterOptions:
     max_gap_s: float = opt(0.25, "longest run of missed frames filled by interpolation, seconds")
     cutoff_hz: float = opt(4.0, "low-pass cut-off for landmark tracks, Hz")
     filter_order: int = opt(2, "Butterworth filter order (applied forward and backward)")
+    facing_window_s: float = opt(0.5, "facing is the majority over this window: a lifter turns around in no "
+                                      "less, while a tipped-back head can flip the cues for a frame or two")
+
+
+def majority_sign(t: np.ndarray, sign: np.ndarray, window_s: float) -> np.ndarray:
+    """(T,) the majority of the +1/-1 values of ``sign`` within ``window_s`` centred on each frame.
+
+    NaN frames do not vote and stay NaN; a tie keeps the frame's own value. Frames are counted, so the
+    window spans ``window_s`` at the clip's median frame interval.
+    """
+    sign = np.asarray(sign, np.float64)
+    if len(t) < 2 or window_s <= 0:
+        return sign.copy()
+    half = max(1, int(round(window_s / 2 / float(np.median(np.diff(t))))))
+    votes = np.concatenate([[0.0], np.cumsum(np.nan_to_num(sign))])
+    idx = np.arange(len(sign))
+    total = votes[np.minimum(idx + half + 1, len(sign))] - votes[np.maximum(idx - half, 0)]
+    out = np.where(total > 0, 1.0, np.where(total < 0, -1.0, sign))
+    out[np.isnan(sign)] = np.nan
+    return out
 
 
 def fill_gaps(t: np.ndarray, values: np.ndarray, max_gap_s: float) -> np.ndarray:

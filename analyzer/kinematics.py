@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analyzer.filtering import FilterOptions, clean
+from analyzer.filtering import FilterOptions, clean, majority_sign
 from analyzer.types import Landmark, PoseSequence
 from analyzer.view import facing_x
 
@@ -234,7 +234,7 @@ def measure(
         (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE, L.LEFT_SHOULDER) if side == "left"
         else (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE, L.RIGHT_SHOULDER)
     )
-    facing = fill_nearest(facing_x(seq))
+    facing = fill_nearest(majority_sign(seq.t, facing_x(seq), filters.facing_window_s))
     shoulder = _mid(xy, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
     hip = _mid(xy, L.LEFT_HIP, L.RIGHT_HIP)
     ear = _mid(xy, L.LEFT_EAR, L.RIGHT_EAR)

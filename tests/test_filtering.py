@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from analyzer.filtering import FilterOptions, clean, fill_gaps, lowpass
+from analyzer.filtering import FilterOptions, clean, fill_gaps, lowpass, majority_sign
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,24 @@ def test_clean_never_bridges_long_gaps():
     x[40:80] = np.nan
     out = clean(t, x, FilterOptions(max_gap_s=0.25))
     assert np.isnan(out[40:80]).all() and np.isfinite(out[:40]).all() and np.isfinite(out[80:]).all()
+
+
+T30 = np.arange(0, 4, 1 / 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "flipped", "expected_flips"),
+    [
+        ("one-frame flip is outvoted", [(60, 61)], 0),
+        ("four-frame flip is outvoted", [(60, 64)], 0),
+        ("a real turn (held 2 s) is kept", [(60, 120)], 60),
+    ],
+)
+def test_majority_sign_outvotes_short_flips_and_keeps_turns(name, flipped, expected_flips):
+    sign = np.ones(len(T30))
+    for a, b in flipped:
+        sign[a:b] = -1.0
+    sign[10] = np.nan  # unknown frames stay unknown and do not vote
+    out = majority_sign(T30, sign, 0.5)
+    assert np.isnan(out[10])
+    assert int(np.sum(out == -1.0)) == pytest.approx(expected_flips, abs=1), name
