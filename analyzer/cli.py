@@ -17,6 +17,7 @@ from typing import Any
 
 from analyzer import __version__
 from analyzer.errors import AnalyzerError, InputNotFoundError
+from analyzer.runtime import limit_malloc_arenas
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 1
@@ -313,6 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    limit_malloc_arenas()
     try:
         if args.command == "analyze":
             return _run_analyze(args)

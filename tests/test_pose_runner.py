@@ -40,8 +40,9 @@ def test_plan_segments(duration, workers, overlap, expected):
         (57.0, SpeedOptions(), 8, 4),  # auto caps at 4
         (57.0, SpeedOptions(pose_workers=3), 2, 3),  # asked for explicitly
         (57.0, SpeedOptions(pose_workers=1), 8, 1),
-        (19.9, SpeedOptions(), 8, 1),  # short clips stay in one process
-        (25.0, SpeedOptions(), 8, 2),  # each process gets at least half of parallel_min_s
+        (7.9, SpeedOptions(), 8, 1),  # short clips stay in one thread
+        (10.0, SpeedOptions(), 8, 2),  # each thread gets at least half of parallel_min_s
+        (15.0, SpeedOptions(), 8, 3),
         (57.0, SpeedOptions(), 1, 1),
     ],
 )
