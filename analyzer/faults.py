@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from analyzer.filtering import window_rows
 from analyzer.kinematics import Kinematics
 from analyzer.rules import RuleSet
 from analyzer.types import Fault, FaultCode
@@ -92,15 +93,16 @@ def sustained_max(t: np.ndarray, x: np.ndarray, duration_s: float) -> tuple[floa
             return float("nan"), -1
         i = int(np.nanargmax(x))
         return float(x[i]), i
-    best, at = float("nan"), -1
-    for i in np.flatnonzero(finite):
-        j = int(np.searchsorted(t, t[i] + duration_s - 1e-9))
-        if j >= len(t) or not finite[i:j + 1].all():
-            continue
-        low = float(np.min(x[i:j + 1]))
-        if not best >= low:
-            best, at = low, int(i)
-    return best, at
+    n = len(t)
+    last = np.searchsorted(t, t + duration_s - 1e-9)  # each window is [i, last[i]]
+    index, inside = window_rows(np.arange(n), np.minimum(last + 1, n))
+    bad = np.concatenate([[0], np.cumsum(~finite)])
+    whole = finite & (last < n) & (bad[np.minimum(last + 1, n)] - bad[np.arange(n)] == 0)
+    if not whole.any():
+        return float("nan"), -1
+    lows = np.where(whole, np.min(np.where(inside, x[index], np.inf), axis=1), -np.inf)
+    at = int(np.argmax(lows))
+    return float(lows[at]), at
 
 
 def severity(measured: float, threshold: float, severe: float) -> float:

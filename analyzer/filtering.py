@@ -25,6 +25,21 @@ class FilterOptions:
                                       "less, while a tipped-back head can flip the cues for a frame or two")
 
 
+def window_rows(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frame windows [lo[i], hi[i]) as rows of one index matrix, for vectorised reductions per window.
+
+    Returns ``(index, inside)``, both (T, W) with W the widest window: ``index`` clipped to valid frames,
+    ``inside`` False where a row runs past its window. ``x[index]`` with ``inside`` as a mask (NaN outside)
+    gives each frame's window in one array, so medians and minima over windows need no Python loop.
+    """
+    lo = np.asarray(lo, np.int64)
+    hi = np.maximum(np.asarray(hi, np.int64), lo)
+    width = int((hi - lo).max()) if len(lo) else 0
+    index = lo[:, None] + np.arange(max(width, 1))[None, :]
+    inside = index < hi[:, None]
+    return np.minimum(index, max(int(hi.max()) - 1, 0) if len(hi) else 0), inside
+
+
 def majority_sign(t: np.ndarray, sign: np.ndarray, window_s: float) -> np.ndarray:
     """(T,) the majority of the +1/-1 values of ``sign`` within ``window_s`` centred on each frame.
 

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from analyzer.filtering import fill_gaps, true_runs
+from analyzer.filtering import fill_gaps, true_runs, window_rows
 from analyzer.rules import RuleSet
 from analyzer.types import Landmark, PoseSequence
 
@@ -198,16 +199,26 @@ def camera_cuts(
     hi = np.searchsorted(t, t + window_s, side="left")
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
     need = max(2, int(math.ceil(min_share * window_s / dt))) if dt > 0 else 2
-    jumped = np.zeros(len(seq), bool)
-    for i in np.flatnonzero(seen):
-        before = np.arange(lo[i], i)[seen[lo[i]:i]]
-        after = np.arange(i, hi[i])[seen[i:hi[i]]]
-        if len(before) < need or len(after) < need:
-            continue
-        size = max(float(np.median(torso[before])), float(np.median(torso[after])))
-        move = np.hypot(*(np.median(hip[after], axis=0) - np.median(hip[before], axis=0))) / size
-        scale = size / min(float(np.median(torso[before])), float(np.median(torso[after])))
-        jumped[i] = move > max_jump_torso or scale > 1 + max_jump_torso
+    frames = np.arange(len(seq))
+    before, in_before = window_rows(lo, frames)  # [lo, i)
+    after, in_after = window_rows(frames, hi)  # [i, hi)
+    in_before &= seen[before]
+    in_after &= seen[after]
+    enough = seen & (in_before.sum(axis=1) >= need) & (in_after.sum(axis=1) >= need)
+
+    def median(values: np.ndarray, index: np.ndarray, inside: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # frames without enough neighbours are all-NaN
+            return np.nanmedian(np.where(inside, values[index], np.nan), axis=1)
+
+    torso_before, torso_after = median(torso, before, in_before), median(torso, after, in_after)
+    hip_before = np.stack([median(hip[:, k], before, in_before) for k in (0, 1)], axis=1)
+    hip_after = np.stack([median(hip[:, k], after, in_after) for k in (0, 1)], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        size = np.fmax(torso_before, torso_after)
+        move = np.hypot(*(hip_after - hip_before).T) / size
+        scale = size / np.fmin(torso_before, torso_after)
+        jumped = enough & ((move > max_jump_torso) | (scale > 1 + max_jump_torso))
     # one cut per run of flagged frames: the frame where the change is centred
     out = np.zeros(len(seq), bool)
     for start, stop in true_runs(jumped):
@@ -219,12 +230,13 @@ def running_median(t: np.ndarray, x: np.ndarray, window_s: float) -> np.ndarray:
     """Centred running median over ``window_s`` seconds, ignoring NaN; NaN samples stay NaN."""
     if window_s <= 0 or len(x) < 3:
         return x.copy()
-    out = np.full_like(x, np.nan)
     lo = np.searchsorted(t, t - window_s / 2, side="left")
     hi = np.searchsorted(t, t + window_s / 2, side="right")
-    for i in np.flatnonzero(np.isfinite(x)):
-        seg = x[lo[i]:hi[i]]
-        out[i] = np.median(seg[np.isfinite(seg)])
+    index, inside = window_rows(lo, hi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a window of NaNs only belongs to a NaN sample
+        out = np.nanmedian(np.where(inside, x[index], np.nan), axis=1)
+    out[~np.isfinite(x)] = np.nan
     return out
 
 
