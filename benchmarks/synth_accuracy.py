@@ -1,9 +1,9 @@
 """End-to-end accuracy on generated clips: video in, angles, reps and faults out, against exact ground truth.
 
 For each condition (side deadlift clean; with one rounded rep; 45 degrees; front; sensor noise; crf 35;
-blur; portrait; variable frame rate; walk-in + set-up in a cluttered gym) this renders a short 540p clip
-with ``analyzer.synth``, runs the real pipeline on it (``analyzer.pipeline.analyze``, video off, the
-deadlift rules as a user would pick them), and compares:
+blur; portrait; variable frame rate; walk-in + set-up in a cluttered gym; the other faults are in the fault
+sweep below) this renders a short 540p clip with ``analyzer.synth``, runs the real pipeline on it
+(``analyzer.pipeline.analyze``, video off, the deadlift rules as a user would pick them), and compares:
 
 - landmarks found: share of frames where the model found the lifter (``PoseSequence.detected``);
 - trunk MAE: the pipeline's trunk inclination (mid-hip -> mid-shoulder, unsigned) against the ground
@@ -19,6 +19,12 @@ It also times generating a 10 s 720p 30 fps clip with each encoder. A script, no
 
     nice -n 5 python benchmarks/synth_accuracy.py            # writes benchmarks/results/<date>_synth_accuracy.{md,json}
     nice -n 5 python benchmarks/synth_accuracy.py --only side_clean,front --keep /tmp/synth-acc
+    nice -n 5 python benchmarks/synth_accuracy.py --fault-sweep    # <date>_synth_fault_sweep.{md,json}
+
+The fault sweep injects each fault at several sizes into rep 2 of a 3-rep side-view deadlift (two seeds),
+and reads the check's measured value on that rep and on the clean reps beside it, with the shipped rule
+table and with every check switched on (a table may switch a check off while it is not validated on real
+footage): how large a fault must be before it is found, and what a clean rep reads.
 """
 
 from __future__ import annotations
@@ -81,13 +87,6 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("defocus_6px", scene=synth.Scene(encoder="fast", blur_px=6.0)),
     Condition("portrait_540x960", size=(540, 960), portrait=True),
     Condition("vfr_jitter0.3", scene=synth.Scene(encoder="fast", vfr_jitter=0.3)),
-    # each injectable fault on rep 2 only, at a size a coach would call a clear fault
-    Condition("side_lean_back_15deg_rep2", script=_deadlift(faults=(synth.InjectedFault("lean_back", 15.0, (2,)),))),
-    Condition("side_neck_extension_30deg_rep2",
-              script=_deadlift(faults=(synth.InjectedFault("neck_extension", 30.0, (2,)),))),
-    Condition("side_hips_rise_early_25deg_rep2",
-              script=_deadlift(faults=(synth.InjectedFault("hips_rise_early", 25.0, (2,)),))),
-    Condition("side_bar_drift_8cm_rep2", script=_deadlift(faults=(synth.InjectedFault("bar_drift", 0.08, (2,)),))),
     Condition("walkin_setup_gym", script=_deadlift(walk_in_s=2.5, setup_s=1.0, rest_s=0.8),
               scene=synth.Scene(encoder="fast", background="gym", outfit="red")),
 )
@@ -150,6 +149,86 @@ def run_condition(cond: Condition, work: Path) -> dict[str, Any]:
     }
 
 
+# fault, sizes (its unit), the check that should find it
+FAULT_SWEEP: tuple[tuple[str, tuple[float, ...]], ...] = (
+    ("spine_flexion", (10.0, 20.0, 30.0)),
+    ("lean_back", (10.0, 15.0, 20.0, 25.0)),
+    ("neck_extension", (15.0, 30.0, 45.0)),
+    ("hips_rise_early", (10.0, 15.0, 25.0)),
+    ("bar_drift", (0.08, 0.15, 0.25)),
+)
+SWEEP_SEEDS = (11, 12)
+
+
+def _every_check_on(rules: Any) -> Any:
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    return replace(rules, thresholds=MappingProxyType(
+        {k: v for k, v in rules.thresholds.items() if not k.endswith(".enabled")}))
+
+
+def run_fault_case(kind: str, size: float, seed: int, work: Path) -> dict[str, Any]:
+    """One 3-rep side-view deadlift with ``kind`` of ``size`` on rep 2 (``size`` 0: a clean set)."""
+    from analyzer.faults import judge
+    from analyzer.kinematics import measure
+    from analyzer.pipeline import AnalyzeOptions, analyze
+    from analyzer.rules import load_rules
+    from analyzer.types import PoseSequence
+
+    name = f"{kind}_{size:g}_seed{seed}" if size else f"clean_seed{seed}"
+    faults = (synth.InjectedFault(kind, size, (2,)),) if size else ()
+    clip = work / f"{name}.mp4"
+    truth = synth.render_clip(clip, script=_deadlift(faults=faults), camera=synth.Camera(azimuth_deg=90.0),
+                              body=synth.SEGMENTED_BODY, size=SIZE, seed=seed, scene=synth.Scene(encoder="fast"))
+    out = work / f"{name}_out"
+    report = analyze(clip, out, AnalyzeOptions(exercise="deadlift", video=False)).report
+    code = FAULT_CODES[kind]
+    all_on = judge(report.reps, measure(PoseSequence.load(out / "pose.npz")), _every_check_on(load_rules("deadlift")))
+    row: dict[str, Any] = {"fault": kind, "size": size, "unit": synth.FAULT_UNITS[kind], "seed": seed,
+                           "check": code, "reps_found": len(report.reps)}
+    true_lockouts = np.array([r.lockout_s for r in truth.reps])
+
+    def true_index(rep: Any) -> int:  # the scripted rep a counted one belongs to (-1: none within 1 s)
+        nearest = int(np.argmin(np.abs(true_lockouts - rep.lockout_s)))
+        return truth.reps[nearest].index if abs(true_lockouts[nearest] - rep.lockout_s) <= 1.0 else -1
+
+    shipped = {true_index(rep): rep.checks.get(code, {}) for rep in report.reps}
+    on = {true_index(rep): next(j for j in judged if j.code.value == code)
+          for rep, judged in zip(report.reps, all_on, strict=True)}
+    faulted = on.get(2)
+    row["measured"] = round(float(faulted.measured), 3) if faulted is not None else None
+    row["threshold"] = round(float(faulted.threshold), 3) if faulted is not None else None
+    row["found_shipped"] = shipped.get(2, {}).get("status") == "flagged"
+    row["found_all_on"] = bool(faulted is not None and faulted.status == "flagged")
+    row["clean_reps_max"] = round(max((float(j.measured) for i, j in on.items() if i != 2
+                                       and np.isfinite(j.measured)), default=float("nan")), 3)
+    row["false_flags_shipped"] = sorted(f"{true_index(rep)}:{f.code.value}" for rep in report.reps for f in rep.faults
+                                        if not (true_index(rep) == 2 and f.code.value == code and size))
+    return row
+
+
+def fault_sweep_markdown(rows: list[dict[str, Any]], load: tuple[float, ...]) -> str:
+    lines = [
+        f"# Synthetic-clip fault sweep ({dt.date.today()}, load {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f})",
+        "",
+        f"3-rep side-view deadlift (generator {synth.GENERATOR_VERSION}), {SIZE[0]}x{SIZE[1]}, 30 fps; one fault on "
+        "rep 2. 'measured' is the check's value on rep 2 (same unit as its threshold), 'clean reps' the largest "
+        "value on reps 1 and 3; 'found' with the shipped table and with every check switched on. False flags: "
+        "anything else the shipped table flagged.",
+        "",
+        "| fault | size | seed | check | measured | threshold | clean reps (max) | found (shipped) "
+        "| found (all checks on) | reps | false flags |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['fault']} | {r['size']:g} {r['unit']} | {r['seed']} | {r['check']} | {r['measured']} | "
+                     f"{r['threshold']} | {r['clean_reps_max']} | {'yes' if r['found_shipped'] else 'no'} | "
+                     f"{'yes' if r['found_all_on'] else 'no'} | {r['reps_found']} | "
+                     f"{', '.join(r['false_flags_shipped']) or '-'} |")
+    return "\n".join(lines) + "\n"
+
+
 def time_generation(work: Path, repeats: int) -> list[dict[str, Any]]:
     """Wall and CPU time to write a 10 s 720p 30 fps clip (3-rep deadlift, trimmed script) per encoder."""
     script = synth.DeadliftScript(reps=3, lead_in_s=0.7, hold_s=0.6)  # 10.0 s
@@ -203,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="keep clips and outputs in this folder")
     parser.add_argument("--speed-repeats", type=int, default=3, help="runs per encoder of the 720p timing (0: skip)")
     parser.add_argument("--speed-only", action="store_true", help="only the 720p generation timing")
+    parser.add_argument("--fault-sweep", action="store_true",
+                        help="only the fault sweep: each fault at several sizes, found or not")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results",
                         help="folder for <date>_synth_accuracy.md and .json")
     args = parser.parse_args(argv)
@@ -213,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no such condition; choose from {[c.name for c in CONDITIONS]}", file=sys.stderr)
         return 2
     load_start = os.getloadavg()
+    if args.fault_sweep:
+        return _fault_sweep(args.keep, args.out, load_start)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -229,6 +312,28 @@ def main(argv: list[str] | None = None) -> int:
     stem.with_suffix(".json").write_text(json.dumps(
         {"generator": synth.GENERATOR_VERSION, "size": list(SIZE), "seed": SEED, "load_start": load_start,
          "load_end": os.getloadavg(), "conditions": rows, "generation_720p_10s": speed}, indent=1) + "\n")
+    print(f"wrote {stem}.md and {stem}.json")
+    return 0
+
+
+def _fault_sweep(keep: Path | None, out: Path, load_start: tuple[float, ...]) -> int:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for seed in SWEEP_SEEDS:
+            for kind, sizes in FAULT_SWEEP:
+                for size in sizes:
+                    rows.append(run_fault_case(kind, size, seed, work))
+                    print(json.dumps(rows[-1]), flush=True)
+    text = fault_sweep_markdown(rows, load_start)
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{dt.date.today()}_synth_fault_sweep"
+    stem.with_suffix(".md").write_text(text)
+    stem.with_suffix(".json").write_text(json.dumps(
+        {"generator": synth.GENERATOR_VERSION, "size": list(SIZE), "seeds": list(SWEEP_SEEDS),
+         "load_start": load_start, "load_end": os.getloadavg(), "cases": rows}, indent=1) + "\n")
     print(f"wrote {stem}.md and {stem}.json")
     return 0
 
