@@ -295,7 +295,7 @@ def judge_hips_rise_first(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgem
     if kin.bar_height is None or kin.knee_height is None or kin.bar_visibility is None:
         return _not_judged(code, "the bar path was not measured")
     idx = np.arange(w.start, w.lockout + 1)
-    seen = kin.bar_visibility[idx] >= rules.value("faults.hips_rise_first.min_visibility")
+    seen = kin.bar_visibility[idx] >= _opt(rules, "faults.hips_rise_first.min_visibility", 0.0)
     bar = np.where(seen, kin.bar_height[idx], np.nan)
     if not np.isfinite(bar).any():
         return _not_judged(code, "the hands were hidden during the pull")
@@ -306,7 +306,7 @@ def judge_hips_rise_first(kin: Kinematics, w: _Window, rules: RuleSet) -> Judgem
     trunk = kin.trunk_inclination_deg[span]
     if not np.isfinite(trunk[0]):
         return _not_judged(code, "the trunk was not tracked where the bar was lowest")
-    value, i = sustained_max(kin.t[span], trunk - trunk[0], rules.value("faults.hips_rise_first.min_duration_s"))
+    value, i = sustained_max(kin.t[span], trunk - trunk[0], _opt(rules, "faults.hips_rise_first.min_duration_s", 0.0))
     if i < 0:
         return _not_judged(code, "the trunk was not tracked long enough between the floor and the knees")
     return _decide(code, value, rules.value("faults.hips_rise_first.trunk_drop_min_deg"),

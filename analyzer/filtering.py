@@ -47,9 +47,10 @@ def majority_sign(t: np.ndarray, sign: np.ndarray, window_s: float) -> np.ndarra
     window spans ``window_s`` at the clip's median frame interval.
     """
     sign = np.asarray(sign, np.float64)
-    if len(t) < 2 or window_s <= 0:
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    if not dt > 0 or window_s <= 0:
         return sign.copy()
-    half = max(1, int(round(window_s / 2 / float(np.median(np.diff(t))))))
+    half = max(1, int(round(window_s / 2 / dt)))
     votes = np.concatenate([[0.0], np.cumsum(np.nan_to_num(sign))])
     idx = np.arange(len(sign))
     total = votes[np.minimum(idx + half + 1, len(sign))] - votes[np.maximum(idx - half, 0)]

@@ -263,9 +263,10 @@ def _segment_run(
     n = len(x)
     with np.errstate(invalid="ignore"):
         open_hips = (hip_flexion <= th.lockout_hip_flexion_max_deg) & (x < th.hinged_min_deg)
-    # leaning back past the band is a lockout too, a hyperextended one: the hyperextension check reads it
-    locked = (x <= th.lockout_max_deg) | open_hips | (leaning_back & (x < th.hinged_min_deg))
-    hinged = x >= th.hinged_min_deg
+    # leaning back past the band is a lockout too, a hyperextended one (the hyperextension check reads it),
+    # and never a hinge, however far
+    locked = (x <= th.lockout_max_deg) | open_hips | leaning_back
+    hinged = (x >= th.hinged_min_deg) & ~leaning_back
     i = 0
     while i < n:
         hinged_at = np.flatnonzero(hinged[i:])
@@ -405,8 +406,8 @@ def segment_reps(
     the signal and no rep spans them. ``breaks`` (T,) bool marks frames that begin a new shot (camera
     cuts): the signal is split there too. ``hip_flexion_deg`` (T,) degrees, 0 = hips straight, feeds the
     second lockout test (see ``RepThresholds.lockout_hip_flexion_max_deg``). ``leaning_back`` (T,) bool
-    marks frames where the trunk leans back past vertical (by facing) beyond the lockout band: below the
-    hinged band they are lockouts, so a hyperextended finish ends its rep where it starts.
+    marks frames where the trunk leans back past vertical (by facing) beyond the lockout band: they are
+    lockouts, never hinges, so a hyperextended finish ends its rep where it starts.
     """
     x = np.array(signal, dtype=np.float64, copy=True)
     x[~(x <= thresholds.max_valid_deg)] = np.nan

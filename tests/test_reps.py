@@ -67,12 +67,16 @@ def test_a_lean_back_past_the_band_is_the_lockout_it_finishes_not_the_frames_aft
     so the rep's lockout-to-end window holds the lean the hyperextension check reads."""
     t = _t(8)
     x = np.interp(t, [0, 1, 2, 2.5, 3.5, 3.9, 5.0, 5.4, 8], [5, 5, 60, 60, 5, 30, 30, 5, 5])
-    back = (t > 3.7) & (t < 5.2)  # the stretch where the trunk leans back past the band
+    back = (t > 3.5) & (t < 5.4)  # the lean-back stretch (its frames past the band are marked below)
     (unsigned,) = segment_reps(t, x, TH)
     (signed,) = segment_reps(t, x, TH, leaning_back=back & (x > TH.lockout_max_deg))
     assert signed.start_s == unsigned.start_s and signed.bottom_s == unsigned.bottom_s
     assert signed.lockout_s == pytest.approx(3.23, abs=0.05) and signed.end_s >= 7.9
     assert unsigned.end_s < 3.8, "unsigned, the lean-back cuts the lockout short"
+    far = np.interp(t, [0, 1, 2, 2.5, 3.5, 3.9, 5.0, 5.4, 8], [5, 5, 60, 60, 5, 40, 40, 5, 5])
+    assert len(segment_reps(t, far, TH)) == 2, "unsigned, a 40 deg lean-back reads as a second hinge"
+    (one,) = segment_reps(t, far, TH, leaning_back=back & (far > TH.lockout_max_deg))
+    assert one.end_s >= 7.9, "leaning back is never a hinge, however far"
 
 
 def test_long_gap_splits_and_short_gap_is_bridged():
