@@ -220,5 +220,7 @@ def _run_segments(clip: Path, origin: float, timeline: np.ndarray, plans: tuple[
     for _, part_stats in results:
         stats.merge(part_stats)
     found = stitch([part for part, _ in results], plans, timeline, min_interval)
-    stats.decoded = len(timeline)  # overlaps are decoded twice; count the clip's frames once
+    # overlaps are decoded (and thinned) twice; count the clip's frames once
+    stats.decoded = len(timeline)
+    stats.thinned = max(0, len(timeline) - len(found.t)) if min_interval > 0 and stats.thinned else 0
     return found
