@@ -14,7 +14,8 @@ the rep's relevant frames that were usable, times the landmarks' visibility wher
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Literal, Protocol
 
 import numpy as np
@@ -95,9 +96,10 @@ def sustained_max(t: np.ndarray, x: np.ndarray, duration_s: float) -> tuple[floa
         return float(x[i]), i
     n = len(t)
     last = np.searchsorted(t, t + duration_s - 1e-9)  # each window is [i, last[i]]
-    index, inside = window_rows(np.arange(n), np.minimum(last + 1, n))
+    stop = np.minimum(last + 1, n)
+    index, inside = window_rows(np.arange(n), stop)
     bad = np.concatenate([[0], np.cumsum(~finite)])
-    whole = finite & (last < n) & (bad[np.minimum(last + 1, n)] - bad[np.arange(n)] == 0)
+    whole = finite & (last < n) & (bad[stop] - bad[:n] == 0)
     if not whole.any():
         return float("nan"), -1
     lows = np.where(whole, np.min(np.where(inside, x[index], np.inf), axis=1), -np.inf)
@@ -442,6 +444,12 @@ def judge(reps: Sequence[RepTimes], kin: Kinematics, rules: RuleSet, *,
                 rep.extend(check(kin, w, rules))
         out.append(tuple(rep))
     return tuple(out)
+
+
+def every_check_on(rules: RuleSet) -> RuleSet:
+    """The table with its switched-off checks switched on: for measuring a check the table doesn't trust yet."""
+    return replace(rules, thresholds=MappingProxyType(
+        {k: v for k, v in rules.thresholds.items() if not k.endswith(".enabled")}))
 
 
 def faults_of(judgements: Sequence[Judgement]) -> tuple[Fault, ...]:

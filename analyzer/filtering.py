@@ -7,6 +7,7 @@ long gaps is filtered on its own.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,17 @@ def window_rows(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     index = lo[:, None] + np.arange(max(width, 1))[None, :]
     inside = index < hi[:, None]
     return np.minimum(index, max(int(hi.max()) - 1, 0) if len(hi) else 0), inside
+
+
+def window_median(values: np.ndarray, index: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Median of ``values`` (T, ...) over each row of ``window_rows``, ignoring NaN and frames outside
+    (``inside`` False); NaN for a window with nothing in it. Trailing dimensions are kept: (T, 2) points
+    give (T, 2) medians."""
+    rows = np.asarray(values, np.float64)[index]
+    mask = inside.reshape(inside.shape + (1,) * (rows.ndim - inside.ndim))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an empty window is NaN by design
+        return np.nanmedian(np.where(mask, rows, np.nan), axis=1)
 
 
 def majority_sign(t: np.ndarray, sign: np.ndarray, window_s: float) -> np.ndarray:

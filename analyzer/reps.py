@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from analyzer.filtering import fill_gaps, true_runs, window_rows
+from analyzer.filtering import fill_gaps, true_runs, window_median, window_rows
 from analyzer.rules import RuleSet
 from analyzer.types import Landmark, PoseSequence
 
@@ -205,15 +204,8 @@ def camera_cuts(
     in_before &= seen[before]
     in_after &= seen[after]
     enough = seen & (in_before.sum(axis=1) >= need) & (in_after.sum(axis=1) >= need)
-
-    def median(values: np.ndarray, index: np.ndarray, inside: np.ndarray) -> np.ndarray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # frames without enough neighbours are all-NaN
-            return np.nanmedian(np.where(inside, values[index], np.nan), axis=1)
-
-    torso_before, torso_after = median(torso, before, in_before), median(torso, after, in_after)
-    hip_before = np.stack([median(hip[:, k], before, in_before) for k in (0, 1)], axis=1)
-    hip_after = np.stack([median(hip[:, k], after, in_after) for k in (0, 1)], axis=1)
+    torso_before, torso_after = window_median(torso, before, in_before), window_median(torso, after, in_after)
+    hip_before, hip_after = window_median(hip, before, in_before), window_median(hip, after, in_after)
     with np.errstate(invalid="ignore", divide="ignore"):
         size = np.fmax(torso_before, torso_after)
         move = np.hypot(*(hip_after - hip_before).T) / size
@@ -232,10 +224,7 @@ def running_median(t: np.ndarray, x: np.ndarray, window_s: float) -> np.ndarray:
         return x.copy()
     lo = np.searchsorted(t, t - window_s / 2, side="left")
     hi = np.searchsorted(t, t + window_s / 2, side="right")
-    index, inside = window_rows(lo, hi)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a window of NaNs only belongs to a NaN sample
-        out = np.nanmedian(np.where(inside, x[index], np.nan), axis=1)
+    out = window_median(x, *window_rows(lo, hi))
     out[~np.isfinite(x)] = np.nan
     return out
 

@@ -16,7 +16,7 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     glibc gives each thread that allocates its own arena (up to 8 per core), and freed frame buffers stay
     in the arena of the thread that used them: with decode, pose, MediaPipe and encoder threads the peak
     RSS grows with the thread count, not the clip. Two arenas cut the peak of ``hinge analyze`` on a
-    1080p clip by 56-62 MB at the same speed (benchmarks/results/2026-11-27_malloc_arenas.md). A
+    1080p clip by 56-62 MB at the same speed (benchmarks/results/2026-11-27_threads_and_arenas.md). A
     ``MALLOC_ARENA_MAX`` already in the environment is the user's choice and is left alone; elsewhere
     than glibc this does nothing and says so (False).
     """

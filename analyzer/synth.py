@@ -544,6 +544,14 @@ _HIPS_EARLY_TIP_SPAN = 0.4  # ... and the trunk tips toward horizontal over the 
 _HIPS_EARLY_MAX_DEG = 45.0  # takes a floor pull's trunk (~65 deg at the bottom) to 110: far past any real pull
 
 
+def _hips_early_tip(u: float) -> float:
+    """Share of the early-hips tip at ascent progress ``u``: rises to 1 over the first 40 %, then the trunk
+    comes up and it falls back to 0 (the same curve the trunk's depth follows after 40 %)."""
+    if u < _HIPS_EARLY_TIP_SPAN:
+        return _min_jerk(u / _HIPS_EARLY_TIP_SPAN)
+    return 1.0 - _min_jerk((u - _HIPS_EARLY_TIP_SPAN) / (1.0 - _HIPS_EARLY_TIP_SPAN))
+
+
 @dataclass(frozen=True)
 class _Plan:
     """One rep: its window, key pose at the bottom, and the fault sizes injected into it."""
@@ -683,8 +691,7 @@ class _RepScript:
                 # stay down, so the trunk tips ``rise`` deg toward horizontal over the first 40 % (see
                 # ``sizes_at``); then the back comes up over the rest of the ascent.
                 s_knee = 1.0 - _min_jerk(u / _HIPS_EARLY_KNEE_SPAN)
-                s_trunk = 1.0 if u < _HIPS_EARLY_TIP_SPAN else 1.0 - _min_jerk(
-                    (u - _HIPS_EARLY_TIP_SPAN) / (1.0 - _HIPS_EARLY_TIP_SPAN))
+                s_trunk = 1.0 if u < _HIPS_EARLY_TIP_SPAN else _hips_early_tip(u)
                 return s_trunk, s_knee
             return 0.0, 0.0
 
@@ -704,9 +711,7 @@ class _RepScript:
                     ramp *= 1.0 - _min_jerk((u - 0.7) / 0.3)
                 out["lean_back"] = f["lean_back"] * ramp
             if phase == "ascent" and "hips_rise_early" in f:
-                tip = (_min_jerk(u / _HIPS_EARLY_TIP_SPAN) if u < _HIPS_EARLY_TIP_SPAN
-                       else 1.0 - _min_jerk((u - _HIPS_EARLY_TIP_SPAN) / (1.0 - _HIPS_EARLY_TIP_SPAN)))
-                out["hips_rise_early"] = f["hips_rise_early"] * tip
+                out["hips_rise_early"] = f["hips_rise_early"] * _hips_early_tip(u)
             return out
 
         def pose_at(time_s: float) -> Pose:

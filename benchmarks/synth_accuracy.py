@@ -98,6 +98,13 @@ def _near(truth_t: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.where(np.abs(truth_t[i - 1] - t) <= np.abs(truth_t[i] - t), i - 1, i)
 
 
+def _true_rep(truth: synth.GroundTruth, lockout_s: float) -> int | None:
+    """The scripted rep whose lockout is nearest a counted one's, if within 1 s (else the count is a ghost)."""
+    lockouts = np.array([r.lockout_s for r in truth.reps])
+    nearest = int(np.argmin(np.abs(lockouts - lockout_s)))
+    return truth.reps[nearest].index if abs(lockouts[nearest] - lockout_s) <= 1.0 else None
+
+
 def run_condition(cond: Condition, work: Path) -> dict[str, Any]:
     from analyzer.kinematics import measure
     from analyzer.pipeline import AnalyzeOptions, analyze
@@ -126,10 +133,8 @@ def run_condition(cond: Condition, work: Path) -> dict[str, Any]:
 
     expected = {(r.index, FAULT_CODES[f["fault"]]) for r in truth.reps for f in (r.faults or ())}
     flagged: set[tuple[int, str]] = set()
-    true_lockouts = np.array([r.lockout_s for r in truth.reps])
     for rep in report.reps:
-        nearest = int(np.argmin(np.abs(true_lockouts - rep.lockout_s)))
-        index = truth.reps[nearest].index if abs(true_lockouts[nearest] - rep.lockout_s) <= 1.0 else -rep.index
+        index = _true_rep(truth, rep.lockout_s) or -rep.index
         flagged |= {(index, f.code.value) for f in rep.faults}
     return {
         "condition": cond.name,
@@ -160,17 +165,9 @@ FAULT_SWEEP: tuple[tuple[str, tuple[float, ...]], ...] = (
 SWEEP_SEEDS = (11, 12)
 
 
-def _every_check_on(rules: Any) -> Any:
-    from dataclasses import replace
-    from types import MappingProxyType
-
-    return replace(rules, thresholds=MappingProxyType(
-        {k: v for k, v in rules.thresholds.items() if not k.endswith(".enabled")}))
-
-
 def run_fault_case(kind: str, size: float, seed: int, work: Path) -> dict[str, Any]:
     """One 3-rep side-view deadlift with ``kind`` of ``size`` on rep 2 (``size`` 0: a clean set)."""
-    from analyzer.faults import judge
+    from analyzer.faults import every_check_on, judge
     from analyzer.kinematics import measure
     from analyzer.pipeline import AnalyzeOptions, analyze
     from analyzer.rules import load_rules
@@ -184,14 +181,11 @@ def run_fault_case(kind: str, size: float, seed: int, work: Path) -> dict[str, A
     out = work / f"{name}_out"
     report = analyze(clip, out, AnalyzeOptions(exercise="deadlift", video=False)).report
     code = FAULT_CODES[kind]
-    all_on = judge(report.reps, measure(PoseSequence.load(out / "pose.npz")), _every_check_on(load_rules("deadlift")))
+    all_on = judge(report.reps, measure(PoseSequence.load(out / "pose.npz")), every_check_on(load_rules("deadlift")))
     row: dict[str, Any] = {"fault": kind, "size": size, "unit": synth.FAULT_UNITS[kind], "seed": seed,
                            "check": code, "reps_found": len(report.reps)}
-    true_lockouts = np.array([r.lockout_s for r in truth.reps])
-
-    def true_index(rep: Any) -> int:  # the scripted rep a counted one belongs to (-1: none within 1 s)
-        nearest = int(np.argmin(np.abs(true_lockouts - rep.lockout_s)))
-        return truth.reps[nearest].index if abs(true_lockouts[nearest] - rep.lockout_s) <= 1.0 else -1
+    def true_index(rep: Any) -> int:
+        return _true_rep(truth, rep.lockout_s) or -1
 
     shipped = {true_index(rep): rep.checks.get(code, {}) for rep in report.reps}
     on = {true_index(rep): next(j for j in judged if j.code.value == code)

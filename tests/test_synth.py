@@ -959,10 +959,7 @@ def test_injected_faults_are_found_on_their_reps_and_nowhere_else(tmp_path: Path
     fault flagged on its rep and nothing else flagged. Hips rising early is switched off in the shipped table
     (real footage can't time it), so that check is judged with every check switched on."""
     pytest.importorskip("mediapipe")
-    from dataclasses import replace
-    from types import MappingProxyType
-
-    from analyzer.faults import judge
+    from analyzer.faults import every_check_on, judge
     from analyzer.kinematics import measure
     from analyzer.pipeline import AnalyzeOptions, analyze
     from analyzer.rules import load_rules
@@ -988,9 +985,6 @@ def test_injected_faults_are_found_on_their_reps_and_nowhere_else(tmp_path: Path
     flagged = {(rep.index, f.code.value) for rep in report.reps for f in rep.faults}
     expected = {(rep, code) for rep, (_, _, code) in INJECTED.items() if code != "hips_rise_first"}
     assert flagged == expected, [(r.index, r.checks["hyperextended_lockout"]) for r in report.reps]
-    rules = load_rules("deadlift")
-    every_check_on = replace(rules, thresholds=MappingProxyType(
-        {k: v for k, v in rules.thresholds.items() if not k.endswith(".enabled")}))
-    hips = [next(j for j in judged if j.code.value == "hips_rise_first") for judged in judge(report.reps, kin,
-                                                                                           every_check_on)]
+    all_on = every_check_on(load_rules("deadlift"))
+    hips = [next(j for j in judged if j.code.value == "hips_rise_first") for judged in judge(report.reps, kin, all_on)]
     assert [j.status for j in hips] == ["ok", "ok", "ok", "ok", "flagged"], [j.measured for j in hips]
