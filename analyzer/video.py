@@ -380,10 +380,11 @@ def frame_times(path: Path | str) -> tuple[float, np.ndarray]:
             origin = None
         if origin is None or stream.time_base is None:
             raise VideoDecodeError(f"{path.name}: frames carry no timestamps; cannot split the clip")
+        time_base = float(stream.time_base)  # read while open: a closed container's stream may say None
         container.seek(0, stream=stream, backward=True)
         pts = [packet.pts for packet in container.demux(stream)
                if packet.size and packet.pts is not None and not packet.is_discard]
-    times = np.sort(np.asarray(pts, np.float64) * float(stream.time_base)) - origin
+    times = np.sort(np.asarray(pts, np.float64) * time_base) - origin
     return origin, times[times > -1e-6]
 
 
