@@ -41,6 +41,40 @@ class Detection:
         span = np.nanmax(self.xy, axis=0) - np.nanmin(self.xy, axis=0)
         return float(span[0] * span[1])
 
+    @property
+    def box(self) -> np.ndarray:
+        """(x0, y0, x1, y1) around the landmarks, pixels."""
+        return np.concatenate([np.nanmin(self.xy, axis=0), np.nanmax(self.xy, axis=0)])
+
+
+# Two poses in one frame whose boxes share at least this share of the smaller box are one person found
+# twice (the model's second pose on a half-hidden lifter is a smaller skeleton inside the first); two
+# people that close would hide each other, and the model does not find a person it can't see.
+DUPLICATE_OVERLAP = 0.7
+
+
+def _overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if not (width > 0 and height > 0):
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(width * height / smaller) if smaller > 0 else 1.0
+
+
+def distinct_people(people: list[Detection]) -> list[int]:
+    """Indices of the detections that are different people, largest first: a detection whose box lies
+    mostly inside a larger one's (``DUPLICATE_OVERLAP``) is the same person found twice and is dropped.
+
+    Left in, a duplicate starts a track of its own that shares frames with the lifter's, and a track that
+    shares frames with the lifter can't be joined to it: the lifter's track before the duplicate is lost.
+    """
+    kept: list[int] = []
+    for j in sorted(range(len(people)), key=lambda k: people[k].area, reverse=True):
+        if all(_overlap_of_smaller(people[j].box, people[k].box) < DUPLICATE_OVERLAP for k in kept):
+            kept.append(j)
+    return kept
+
 
 def link_tracks(detections: list[list[Detection]]) -> list[list[tuple[int, int]]]:
     """Group detections into tracks.
@@ -103,11 +137,13 @@ JOIN_MIN_SCORE_SHARE = 0.1
 def select_lifter(detections: list[list[Detection]]) -> list[int | None]:
     """For each frame, the index of the lifter's detection, or None when the lifter is not there.
 
-    The best-scoring track is the lifter; other tracks that never share a frame with the chosen ones
-    are joined to it in score order (the lifter re-found after a cut). A clip where nobody moves
-    falls back to the largest person.
+    The same person found twice in a frame counts once (``distinct_people``). The best-scoring track is
+    the lifter; other tracks that never share a frame with the chosen ones are joined to it in score order
+    (the lifter re-found after a cut). A clip where nobody moves falls back to the largest person.
     """
     choice: list[int | None] = [None] * len(detections)
+    kept = [distinct_people(people) for people in detections]
+    detections = [[people[j] for j in keep] for people, keep in zip(detections, kept, strict=True)]
     tracks = link_tracks(detections)
     if not tracks:
         return choice
@@ -122,5 +158,5 @@ def select_lifter(detections: list[list[Detection]]) -> list[int | None]:
         if any(choice[frame] is not None for frame, _ in track):
             continue
         for frame, det in track:
-            choice[frame] = det
+            choice[frame] = kept[frame][det]
     return choice

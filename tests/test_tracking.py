@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from analyzer.tracking import Detection, link_tracks, select_lifter
+from analyzer.tracking import Detection, distinct_people, link_tracks, select_lifter
 
 
 def person(cx: float, cy: float, height: float, phase: float = 0.0) -> Detection:
@@ -54,3 +54,40 @@ def test_lifter_missing_for_some_frames_gives_none_there():
 
 def test_no_people():
     assert select_lifter([[], []]) == [None, None]
+
+
+def boxed(x0: float, y0: float, x1: float, y1: float) -> Detection:
+    """A detection whose landmarks span exactly the box (x0, y0)-(x1, y1)."""
+    xy = np.linspace([x0, y0], [x1, y1], 33)
+    return Detection(xy=xy.astype(np.float32), visibility=np.ones(33, np.float32))
+
+
+@pytest.mark.parametrize(
+    ("name", "people", "kept"),
+    [
+        # boxes measured on a real clip: the model's second pose on a lifter half hidden by the plates
+        ("second skeleton inside the lifter", [boxed(357, 114, 396, 420), boxed(364, 249, 400, 385)], [0]),
+        ("duplicate listed first is still the one dropped", [boxed(367, 118, 398, 380), boxed(358, 106, 394, 408)],
+         [1]),
+        ("two people side by side", [boxed(100, 100, 200, 400), boxed(180, 100, 280, 400)], [0, 1]),
+        ("spotter half overlapping", [boxed(100, 100, 200, 400), boxed(150, 120, 260, 400)], [0, 1]),
+        ("one person", [boxed(0, 0, 10, 10)], [0]),
+        ("nobody", [], []),
+    ],
+)
+def test_distinct_people_drops_a_person_found_twice(name, people, kept):
+    assert sorted(distinct_people(people)) == kept, name
+
+
+def test_a_duplicate_for_a_few_frames_does_not_cut_the_lifter_track():
+    """As on a real clip: the lifter rises from the bottom (the centre jumps up) and for 3 frames the model
+    also returns a second, smaller skeleton where the crouched lifter was. Without the duplicate dropped,
+    that skeleton continues the crouched track, the risen lifter starts a new one, the two share 3 frames
+    and the crouched part (the whole first pull) is lost."""
+    crouched = lambda i: person(600, 450, 300, 0.1 * np.sin(i / 8))  # noqa: E731
+    risen = lambda i: person(600, 330, 500, np.sin(i / 8))  # noqa: E731
+    dets = [[crouched(i)] if i < 30 else [risen(i)] for i in range(60)]
+    for i in (30, 31, 32):
+        dets[i].append(boxed(560, 330, 640, 570))  # inside the risen lifter's box, centred where they crouched
+    choice = select_lifter(dets)
+    assert choice == [0] * 60
