@@ -12,6 +12,8 @@ model swaps left/right labels in side views, the mid-points do not care).
 - hip angle: interior angle knee-hip-shoulder on the near side; 180 = standing straight,
   smaller = more hip flexion.
 - knee angle: interior angle hip-knee-ankle on the near side; 180 = straight leg.
+- elbow angle: interior angle shoulder-elbow-wrist on the near side; 180 = straight arm (a bar held
+  hanging at lockout), about 90 with a hand on the belt or the hips.
 - hip share: hip flexion / (hip flexion + knee flexion), flexion = 180 - interior angle; 1 = all hip
   (a stiff-legged hinge), 0.5 = hip and knee bend equally (a squat). NaN while standing (no flexion).
 - neck angle: head segment (mid-shoulder -> mid-ear) against the trunk line (mid-hip -> mid-shoulder);
@@ -206,6 +208,8 @@ class Kinematics:
     bar_speed: np.ndarray | None = None
     bar_visibility: np.ndarray | None = None
     shoulder_width_ratio: np.ndarray | None = None
+    elbow_angle_deg: np.ndarray | None = None
+    arm_visibility: np.ndarray | None = None
     bar_speed_unit: str = "body_lengths/s"
 
 
@@ -230,9 +234,9 @@ def measure(
     """
     xy = clean(seq.t, seq.xy, filters)
     side = near_side(seq)
-    hip_i, knee_i, ankle_i, shoulder_i = (
-        (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE, L.LEFT_SHOULDER) if side == "left"
-        else (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE, L.RIGHT_SHOULDER)
+    hip_i, knee_i, ankle_i, shoulder_i, elbow_i, wrist_i = (
+        (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE, L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST) if side == "left"
+        else (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE, L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST)
     )
     facing = fill_nearest(majority_sign(seq.t, facing_x(seq), filters.facing_window_s))
     shoulder = _mid(xy, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
@@ -292,6 +296,8 @@ def measure(
             bar_visibility=np.fmax(_in_frame_visibility(seq, [L.LEFT_WRIST]),
                                    _in_frame_visibility(seq, [L.RIGHT_WRIST])),
             shoulder_width_ratio=np.hypot(*(xy[:, L.LEFT_SHOULDER] - xy[:, L.RIGHT_SHOULDER]).T) / standing,
+            elbow_angle_deg=interior_angle_deg(xy[:, shoulder_i], xy[:, elbow_i], xy[:, wrist_i]),
+            arm_visibility=_in_frame_visibility(seq, [shoulder_i, elbow_i, wrist_i]),
             bar_speed_unit=unit,
         )
 

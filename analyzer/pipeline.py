@@ -180,7 +180,8 @@ def bar_speed_metrics(kin: Kinematics, window: RepWindow) -> dict[str, float]:
 
 def find_reps(seq: PoseSequence, kin: Kinematics, rules: RuleSet) -> tuple[tuple[Rep, ...], str]:
     """Reps and the name of the signal that drove the count ('trunk_2d' or 'trunk_3d')."""
-    counted = count_reps(seq, kin.trunk_inclination_deg, rules, kin.hip_angle_deg, kin.trunk_lean_deg)
+    counted = count_reps(seq, kin.trunk_inclination_deg, rules, kin.hip_angle_deg, kin.trunk_lean_deg,
+                         kin.elbow_angle_deg, kin.arm_visibility)
     # a lockout inferred across a tracking gap: the rep counts, but its top was never seen
     unseen = {"ascent_s": float("nan"), "lockout_hold_s": float("nan")}
     reps = tuple(

@@ -74,6 +74,11 @@ class RepThresholds:
     lockout_hip_flexion_max_deg: a frame below the hinged band whose hip flexion (180 - knee-hip-shoulder
         angle) is at most this also counts as locked out: the hips are open even where camera pitch makes
         the trunk read a little forward (-inf = off).
+    lockout_elbow_min_deg: a frame is a lockout only while the near elbow is at least this straight: the
+        bar hangs from straight arms at the top of a pull, and a lifter who stands up with a hand on the
+        belt has set the bar down (-inf = off, for lifts that hold the load otherwise).
+    elbow_min_visibility: the elbow test applies only where the near shoulder, elbow and wrist are seen
+        (in frame) with at least this visibility; an arm hidden behind the body or the plates is a guess.
     min_lockout_s: a lockout must be held this long to finish a rep, also when the track ends there; a pose
         that flickers upright for a few frames in the middle of a hinge, or a clip that fades out the instant
         the lifter reaches the band, shows no lockout (0 = off).
@@ -93,6 +98,8 @@ class RepThresholds:
     despike_s: float = 0.0
     max_valid_deg: float = math.inf
     lockout_hip_flexion_max_deg: float = -math.inf
+    lockout_elbow_min_deg: float = -math.inf
+    elbow_min_visibility: float = 0.5
     min_lockout_s: float = 0.0
     min_track_s: float = 0.0
     gap_lockout_max_s: float = 0.0
@@ -127,6 +134,8 @@ def thresholds_from_rules(rules: RuleSet) -> RepThresholds:
         despike_s=_optional(rules, "reps.despike_s", 0.0),
         max_valid_deg=_optional(rules, "reps.max_valid_deg", math.inf),
         lockout_hip_flexion_max_deg=_optional(rules, "reps.lockout_hip_flexion_max_deg", -math.inf),
+        lockout_elbow_min_deg=_optional(rules, "reps.lockout_elbow_min_deg", -math.inf),
+        elbow_min_visibility=_optional(rules, "reps.elbow_min_visibility", 0.5),
         min_lockout_s=_optional(rules, "reps.min_lockout_s", 0.0),
         min_track_s=_optional(rules, "reps.min_track_s", 0.0),
         gap_lockout_max_s=_optional(rules, "reps.gap_lockout_max_s", 0.0),
@@ -246,7 +255,7 @@ def _held_lockout(t: np.ndarray, locked: np.ndarray, h: int, min_lockout_s: floa
 
 def _segment_run(
     t: np.ndarray, x: np.ndarray, hip_flexion: np.ndarray, offset: int, th: RepThresholds,
-    inferred: np.ndarray, leaning_back: np.ndarray,
+    inferred: np.ndarray, leaning_back: np.ndarray, arms_bent: np.ndarray,
 ) -> list[RepWindow]:
     reps: list[RepWindow] = []
     n = len(x)
@@ -254,7 +263,7 @@ def _segment_run(
         open_hips = (hip_flexion <= th.lockout_hip_flexion_max_deg) & (x < th.hinged_min_deg)
     # leaning back past the band is a lockout too, a hyperextended one (the hyperextension check reads it),
     # and never a hinge, however far
-    locked = (x <= th.lockout_max_deg) | open_hips | leaning_back
+    locked = ((x <= th.lockout_max_deg) | open_hips | leaning_back) & ~arms_bent
     hinged = (x >= th.hinged_min_deg) & ~leaning_back
     i = 0
     while i < n:
@@ -385,6 +394,7 @@ def segment_reps(
     t: np.ndarray, signal: np.ndarray, thresholds: RepThresholds, *, breaks: np.ndarray | None = None,
     hip_flexion_deg: np.ndarray | None = None, tracked: np.ndarray | None = None,
     hip_xy: np.ndarray | None = None, torso_px: np.ndarray | None = None, leaning_back: np.ndarray | None = None,
+    elbow_deg: np.ndarray | None = None, arm_visibility: np.ndarray | None = None,
 ) -> list[RepWindow]:
     """Reps in a (T,) driving signal in degrees sampled at (T,) times.
 
@@ -396,7 +406,10 @@ def segment_reps(
     cuts): the signal is split there too. ``hip_flexion_deg`` (T,) degrees, 0 = hips straight, feeds the
     second lockout test (see ``RepThresholds.lockout_hip_flexion_max_deg``). ``leaning_back`` (T,) bool
     marks frames where the trunk leans back past vertical (by facing) beyond the lockout band: they are
-    lockouts, never hinges, so a hyperextended finish ends its rep where it starts.
+    lockouts, never hinges, so a hyperextended finish ends its rep where it starts. ``elbow_deg`` (T,)
+    degrees, 180 = straight arm, feeds ``lockout_elbow_min_deg``: a frame with the arm bent past it is no
+    lockout, where ``arm_visibility`` (T,) reaches ``elbow_min_visibility`` (no visibility given: every
+    frame's arm counts as seen; NaN angle: no objection).
     """
     x = np.array(signal, dtype=np.float64, copy=True)
     x[~(x <= thresholds.max_valid_deg)] = np.nan
@@ -406,13 +419,19 @@ def segment_reps(
     x = clean_signal(t, x, thresholds)
     hips = np.full(len(t), np.nan) if hip_flexion_deg is None else np.asarray(hip_flexion_deg, np.float64)
     back = np.zeros(len(t), bool) if leaning_back is None else np.asarray(leaning_back, bool)
+    with np.errstate(invalid="ignore"):
+        bent = (np.zeros(len(t), bool) if elbow_deg is None
+                else np.asarray(elbow_deg, np.float64) < thresholds.lockout_elbow_min_deg)
+        if arm_visibility is not None:
+            bent &= np.asarray(arm_visibility, np.float64) >= thresholds.elbow_min_visibility
     valid = ~np.isnan(x)
     reps: list[RepWindow] = []
     cut_at = np.flatnonzero(breaks) if breaks is not None else np.zeros(0, int)
     for start, stop in true_runs(valid):
         bounds = [int(start), *(int(c) for c in cut_at if start < c < stop), int(stop)]
         for a, b in itertools.pairwise(bounds):
-            reps.extend(_segment_run(t[a:b], x[a:b], hips[a:b], a, thresholds, inferred[a:b], back[a:b]))
+            reps.extend(_segment_run(t[a:b], x[a:b], hips[a:b], a, thresholds, inferred[a:b], back[a:b],
+                                     bent[a:b]))
     return reps
 
 
@@ -430,7 +449,8 @@ class RepCount:
 
 def count_reps(
     seq: PoseSequence, trunk_2d_deg: np.ndarray, rules: RuleSet, hip_angle_deg: np.ndarray | None = None,
-    trunk_lean_deg: np.ndarray | None = None,
+    trunk_lean_deg: np.ndarray | None = None, elbow_angle_deg: np.ndarray | None = None,
+    arm_visibility: np.ndarray | None = None,
 ) -> RepCount:
     """Reps of one exercise: picks the driving signal, splits at camera cuts and segments.
 
@@ -440,6 +460,8 @@ def count_reps(
         rules: the exercise's rule table (``reps.*``).
         hip_angle_deg: (T,) knee-hip-shoulder angle from ``kinematics.measure`` (180 = straight), optional.
         trunk_lean_deg: (T,) signed trunk lean from ``kinematics.measure`` (negative = leaning back), optional.
+        elbow_angle_deg, arm_visibility: (T,) near elbow angle (180 = straight) and the near arm's visibility
+            from ``kinematics.measure``, optional.
     """
     signal, name = trunk_signal(trunk_2d_deg, world_trunk_inclination_deg(seq), trunk_options_from_rules(rules))
     th = thresholds_from_rules(rules)
@@ -454,5 +476,6 @@ def count_reps(
     with np.errstate(invalid="ignore"):
         back = None if trunk_lean_deg is None else np.asarray(trunk_lean_deg, np.float64) < -th.lockout_max_deg
     windows = segment_reps(seq.t, signal, th, breaks=breaks, hip_flexion_deg=flexion, tracked=tracked,
-                           hip_xy=hip, torso_px=torso, leaning_back=back)
+                           hip_xy=hip, torso_px=torso, leaning_back=back,
+                           elbow_deg=elbow_angle_deg, arm_visibility=arm_visibility)
     return RepCount(tuple(windows), signal, name)

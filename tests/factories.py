@@ -145,6 +145,7 @@ def lifter_sequence(
     neck_ext_deg: np.ndarray | float = 0.0,
     bar_forward_px: np.ndarray | float = 0.0,
     wrist_height_px: np.ndarray | float | None = None,
+    elbow_deg: np.ndarray | float = 180.0,
     facing: int = 1,
     ankle_xy: tuple[float, float] = (480.0, 620.0),
     trunk_len: float = 200.0,
@@ -161,8 +162,9 @@ def lifter_sequence(
     ``neck_ext_deg`` tips the shoulder->ear segment back from the trunk line (extension), the nose sitting
     ahead of the ear at right angles to that segment. The wrists hang ``arm_len`` below the shoulders
     and ``bar_forward_px`` ahead of mid-foot (heel 20 px behind the ankle, toe 60 px ahead: mid-foot is
-    20 px ahead), or ``wrist_height_px`` above the ankle when given (a bar resting on the floor). Left and
-    right landmarks coincide. Expected hip angle: knee + shin - trunk (deg).
+    20 px ahead), or ``wrist_height_px`` above the ankle when given (a bar resting on the floor). The elbow
+    bends back from the shoulder-wrist line to the interior angle ``elbow_deg`` (equal upper arm and
+    forearm). Left and right landmarks coincide. Expected hip angle: knee + shin - trunk (deg).
     """
     n = len(t)
 
@@ -183,12 +185,19 @@ def lifter_sequence(
     wrist_y = (shoulder[:, 1] + arm_len if wrist_height_px is None
                else ankle[:, 1] - np.broadcast_to(np.asarray(wrist_height_px, float), (n,)))
     wrist = np.stack([ankle[:, 0] + facing * (20.0 + np.broadcast_to(bar_forward_px, (n,))), wrist_y], axis=1)
+    reach = wrist - shoulder
+    across = np.stack([reach[:, 1], -reach[:, 0]], axis=1) * -facing  # perpendicular, toward the back
+    half = col(elbow_deg) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        elbow = (shoulder + wrist) / 2 + across / np.hypot(*reach.T)[:, None] * (
+            np.hypot(*reach.T) / 2 / np.tan(half))[:, None]
     xy = np.full((n, N_LANDMARKS, 2), np.nan, np.float32)
     for pair, point in (
         ((L.LEFT_SHOULDER, L.RIGHT_SHOULDER), shoulder), ((L.LEFT_HIP, L.RIGHT_HIP), hip),
         ((L.LEFT_KNEE, L.RIGHT_KNEE), knee), ((L.LEFT_ANKLE, L.RIGHT_ANKLE), ankle),
         ((L.LEFT_EAR, L.RIGHT_EAR), ear), ((L.NOSE, L.NOSE), nose), ((L.LEFT_HEEL, L.RIGHT_HEEL), heel),
         ((L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX), toe), ((L.LEFT_WRIST, L.RIGHT_WRIST), wrist),
+        ((L.LEFT_ELBOW, L.RIGHT_ELBOW), elbow),
     ):
         for index in pair:
             xy[:, index] = point

@@ -51,34 +51,35 @@ def test_side_view_deadlift_set_gives_five_reps(footage_dir, tmp_path):
     assert saved["summary"]["rep_count"] == 5
 
 
-# Measured on the 50 labelled clips (pose run afresh with the default settings, 2026-11-26):
-# rep count exact on 31/36 hinge clips filmed from the side or at 45 deg, 36/50 overall, MAE 0.58, 4 ghost
-# reps; view 44/49; exercise 39/50; clip-level false flags: hyperextended_lockout 3 (the three
-# deadlift-visual-analyzer Good_00000[1-3] lockouts, which visibly lean back ~20 deg), neck 0, bar drift 3.
-# Floors sit one clip below (ceilings one above) each measured figure: pose estimates move by a frame
-# or two between MediaPipe builds.
-FLOORS = {"hinge side+oblique": 30, "all": 35}
-MAX_GHOST_REPS = 5
-MIN_VIEW_HITS, MIN_EXERCISE_HITS = 43, 38
-MAX_FALSE_FLAGS = {"hyperextended_lockout": 4, "neck_extension": 1, "bar_drift": 4}
+# Measured on the 50 labelled clips (pose run afresh with the default settings, 2026-11-27, 6.7 min):
+# rep count exact on 33/36 hinge clips filmed from the side or at 45 deg (the issue's target is 90 %,
+# 32.4 clips, and the floor is the target itself), 38/50 overall, MAE 0.54, 3 ghost reps; view 44/49;
+# exercise 40/50; clip-level false flags: hyperextended_lockout 5 (the five deadlift-visual-analyzer
+# Good_00000[1-5] lockouts, one lifter who visibly leans back 19-26 deg, against 13), neck 0, bar drift 3.
+# The other floors sit one clip below (ceilings one above) each measured figure: pose estimates move by a
+# frame or two between MediaPipe builds.
+FLOORS = {"hinge side+oblique": 33, "all": 37}
+MAX_GHOST_REPS = 4
+MIN_VIEW_HITS, MIN_EXERCISE_HITS = 43, 39
+MAX_FALSE_FLAGS = {"hyperextended_lockout": 6, "neck_extension": 1, "bar_drift": 4}
 MIN_ROUNDED_BACK = {"precision": 0.8, "recall": 0.8}
 
 
 @pytest.mark.slow
 def test_eval_over_the_labelled_footage_meets_the_measured_floors(footage_dir, tmp_path):
-    """``hinge eval`` over every labelled clip.
+    """``hinge eval`` over every labelled clip: the issue's acceptance run, in CI too.
 
-    Running the model on all 50 clips takes about 11 minutes on 2 cores, more than the default test run
-    can spend, so it runs when asked: HINGE_FULL_EVAL=1, or HINGE_EVAL_CACHE=DIR (a folder kept between
-    runs, whose ``clips/<stem>/pose.npz`` landmarks are reused).
+    Running the model on all 50 clips takes about 7 minutes on 2 cores. HINGE_EVAL_CACHE=DIR keeps a folder
+    between runs whose ``clips/<stem>/pose.npz`` landmarks are reused (about 20 s); HINGE_SKIP_FULL_EVAL=1
+    skips it for a quick local run.
     """
     import os
     from pathlib import Path
 
     from analyzer.evaluate import evaluate
 
-    if not (os.environ.get("HINGE_FULL_EVAL") or os.environ.get("HINGE_EVAL_CACHE")):
-        pytest.skip("the full footage eval runs with HINGE_FULL_EVAL=1 or HINGE_EVAL_CACHE=DIR (about 11 min)")
+    if os.environ.get("HINGE_SKIP_FULL_EVAL"):
+        pytest.skip("HINGE_SKIP_FULL_EVAL is set")
     out = Path(os.environ.get("HINGE_EVAL_CACHE", tmp_path / "eval"))
     options = AnalyzeOptions(video=False)
     results, scores = evaluate(footage_dir / "labels.csv", footage_dir, out,
@@ -97,3 +98,7 @@ def test_eval_over_the_labelled_footage_meets_the_measured_floors(footage_dir, t
     # the walking/yoga-like clips with no lift stay at zero reps
     assert by_file["pypi-sports2d__demo.mp4"].reps == 0
     assert by_file["kbtrainer__hipExtension.mp4"].reps == 0
+    # squats are reported as not a hinge: 5 of 6 measured (FormFit's front squat reads as a good morning:
+    # the plates hide the torso at the bottom and the model reads the knees nearly straight)
+    squats = [r for r in results if r.label["exercise"] == "squat"]
+    assert len(squats) == 6 and sum(r.exercise == "not_hinge" for r in squats) >= 5

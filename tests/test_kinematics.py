@@ -104,6 +104,17 @@ def test_bar_and_knee_height_in_trunk_lengths_above_the_ankle(wrist_px, shin, ex
     assert np.nanmax(np.abs(kin.knee_height - expected_knee)) < 1e-3
 
 
+@pytest.mark.parametrize("facing", [1, -1])
+@pytest.mark.parametrize(("trunk", "elbow"), [(0.0, 178.0), (0.0, 90.0), (70.0, 165.0), (10.0, 120.0)])
+def test_elbow_angle_within_half_a_degree(facing, trunk, elbow):
+    from tests.factories import lifter_sequence
+
+    kin = measure(lifter_sequence(T, trunk_deg=trunk, elbow_deg=elbow, facing=facing))
+    assert kin.elbow_angle_deg is not None and kin.arm_visibility is not None
+    assert np.nanmax(np.abs(kin.elbow_angle_deg - elbow)) < 0.5
+    assert np.all(kin.arm_visibility == 1.0)
+
+
 @pytest.mark.parametrize(("height_m", "unit"), [(None, "body_lengths/s"), (1.75, "m/s")])
 def test_bar_speed_units(height_m, unit):
     from tests.factories import lifter_sequence

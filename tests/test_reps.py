@@ -79,6 +79,39 @@ def test_a_lean_back_past_the_band_is_the_lockout_it_finishes_not_the_frames_aft
     assert one.end_s >= 7.9, "leaning back is never a hinge, however far"
 
 
+ELBOWS = RepThresholds(hinged_min_deg=35, lockout_max_deg=20, min_rep_s=0.8, max_gap_s=1.0, min_lockout_s=0.2,
+                       lockout_elbow_min_deg=120, elbow_min_visibility=0.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "elbow_at_second_top", "arm_visibility", "expected"),
+    [
+        # one pull (bottom 2 s, lockout ~3-5 s), the bar set down (bottom 6 s), then standing up to 7 s
+        ("stands up with a hand on the belt (elbow 90): set the bar down, one rep", 90.0, 0.95, 1),
+        ("stands up with arms hanging straight: indistinguishable from a second pull", 170.0, 0.95, 2),
+        ("bent elbow read on an arm the model can't see: no objection", 90.0, 0.2, 2),
+        ("elbow bent just short of the threshold", 125.0, 0.95, 2),
+    ],
+)
+def test_standing_up_with_bent_arms_is_no_lockout(name, elbow_at_second_top, arm_visibility, expected):
+    t = _t(10)
+    x = hinge_signal(t, [2.0, 6.0])
+    elbow = np.where(t > 6.5, elbow_at_second_top, 172.0)  # from the middle of the stand-up
+    reps = segment_reps(t, x, ELBOWS, elbow_deg=elbow, arm_visibility=np.full(len(t), arm_visibility))
+    assert len(reps) == expected, name
+    assert reps[0].lockout_s == pytest.approx(3.0, abs=0.3)
+
+
+def test_a_press_at_the_top_does_not_cancel_the_lockout_before_it():
+    """An RDL with a shoulder press at the top (a real clip does this): the arms straight for the first
+    0.5 s at the top, then bent by the press; the lockout was held straight first, so the rep counts."""
+    t = _t(10)
+    x = hinge_signal(t, [2.0, 6.0])
+    top = (t > 3.0) & (t < 5.0)
+    elbow = np.where(top & (t > 3.5), 70.0, 172.0)
+    assert len(segment_reps(t, x, ELBOWS, elbow_deg=elbow, arm_visibility=np.ones(len(t)))) == 2
+
+
 def test_long_gap_splits_and_short_gap_is_bridged():
     t = _t(12)
     x = hinge_signal(t, [3, 8])
