@@ -304,6 +304,7 @@ def clip_row(job: ClipJob, outcome: ClipOutcome) -> dict[str, Any]:
         "capture_quality": summary.get("capture_quality"),
         "duration_s": clip.get("duration_s"), "fps": clip.get("measured_fps"),
         "reps_flagged": summary.get("reps_flagged"), "faults_seen": ";".join(summary.get("faults_seen", [])),
+        "bar_speed_unit": summary.get("bar_speed_unit"),
         "pose_from_cache": report.get("provenance", {}).get("pose_from_cache") if report else None,
         "warnings": " | ".join(report.get("warnings", [])) if report else "",
         "sha256": outcome.sha256, "settings_hash": outcome.settings_hash,

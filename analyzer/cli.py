@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser(
         "analyze", help="analyse one clip",
-        description="Analyse one clip: writes annotated.mp4, report.json, reps.csv and pose.npz to OUTDIR.",
+        description="Analyse one clip: writes annotated.mp4, report.json, report.html, reps.csv, pose.npz and "
+                    "plate.npz to OUTDIR.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     analyze.add_argument("clip", type=Path, help="video file (MP4, MOV, WebM, AVI, GIF, ...)")
@@ -74,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--rules-dir", type=Path, default=None,
                          help="folder of <exercise>.toml rule tables to use instead of the packaged ones")
     analyze.add_argument("--height-m", type=float, default=None,
-                         help="lifter's height in metres: bar speed in m/s instead of body lengths per second")
+                         help="lifter's height in metres: bar speed in m/s from the wrists when no plate is "
+                              "found (a 450 mm plate filmed from the side gives m/s by itself)")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     add_dataclass_flags(analyze, VideoLimits, "input limits")

@@ -99,11 +99,14 @@ def render_html(report: Report, series: Mapping[str, tuple[np.ndarray, np.ndarra
         ) or ("not judged: " + rep.not_judged_reason if not rep.judgeable else "none")
         cues = "<br>".join(html.escape(c) for c in rep.cues) or '<span class="muted">-</span>'
         depth = shown(m.get("trunk_incline_max_deg"), ".0f", "deg")
+        speed = next((shown(v, ".2f", name.removeprefix("bar_speed_peak_").replace("_per_", "/"))
+                      for name, v in m.items() if name.startswith("bar_speed_peak_")), shown(None))
         rows.append(
             f'<tr class="rep-row{" flagged" if rep.faults else ""}" data-start="{rep.start_s:.3f}">'
             f"<td>{rep.index}</td><td>{rep.start_s:.1f}-{rep.end_s:.1f} s</td>"
             f"<td>{html.escape(depth)}</td><td>{html.escape(shown(m.get('descent_s')))} / "
-            f"{html.escape(shown(m.get('ascent_s')))}</td><td>{html.escape(faults)}</td><td>{cues}</td></tr>"
+            f"{html.escape(shown(m.get('ascent_s')))}</td><td>{html.escape(speed)}</td><td>{html.escape(faults)}</td>"
+            f"<td>{cues}</td></tr>"
         )
     windows = [(r.start_s, r.end_s) for r in report.reps]
     plots = "".join(angle_plot_svg(name, t, y, windows) for name, (t, y) in series.items())
@@ -123,9 +126,11 @@ def render_html(report: Report, series: Mapping[str, tuple[np.ndarray, np.ndarra
 {warnings}
 {video}
 <h2>Reps</h2>
-<table><thead><tr><th>#</th><th>time</th><th>depth</th><th>down / up</th><th>flags</th><th>cues</th></tr></thead>
-<tbody>{''.join(rows) or '<tr><td colspan="6">No reps found.</td></tr>'}</tbody></table>
-<p class="muted">Click a rep to play it. Depth is the trunk's peak inclination from vertical.</p>
+<table><thead><tr><th>#</th><th>time</th><th>depth</th><th>down / up</th><th>peak bar speed</th><th>flags</th>
+<th>cues</th></tr></thead>
+<tbody>{''.join(rows) or '<tr><td colspan="7">No reps found.</td></tr>'}</tbody></table>
+<p class="muted">Click a rep to play it. Depth is the trunk's peak inclination from vertical. Bar speed is
+measured from {html.escape(str(report.summary.get("bar_speed_source") or "the wrists"))}.</p>
 <h2>Angles over time</h2>
 {plots}
 <script>{SEEK_SCRIPT}</script>

@@ -29,8 +29,10 @@ model swaps left/right labels in side views, the mid-points do not care).
   backward (rounded), negative = arched. NaN where facing is unknown or any ray gave no edge.
 - bar drift: horizontal offset of the bar proxy (mid-wrist) from mid-foot (mid of heels and toes), in
   standing trunk lengths, positive forward of mid-foot.
-- bar speed: vertical speed of the mid-wrist, positive upward, in body lengths per second (body length =
-  the lifter's ankle-knee-hip-shoulder-ear chain), or m/s when the lifter's height is given.
+- bar speed: vertical speed of the bar, positive upward. In m/s from the plate's centre when a plate was
+  found at a consistent size (``analyzer.plates``: scale and motion at the plate's own depth); otherwise from
+  the mid-wrist, in m/s when the lifter's height is given, else in body lengths per second (body length =
+  the lifter's ankle-knee-hip-shoulder-ear chain). ``bar_speed_source`` says which, in words.
 - hip height, knee height, bar height: mid-hip, mid-knee and the bar proxy (mid-wrist) above mid-ankle, in
   standing trunk lengths.
 - shoulder width ratio: left-right shoulder distance in standing trunk lengths; near 0 in a true side view,
@@ -46,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analyzer.filtering import FilterOptions, clean, majority_sign
+from analyzer.plates import PlateTrack, bar_speed_m_per_s
 from analyzer.types import Landmark, PoseSequence
 from analyzer.view import facing_x
 
@@ -211,6 +214,7 @@ class Kinematics:
     elbow_angle_deg: np.ndarray | None = None
     arm_visibility: np.ndarray | None = None
     bar_speed_unit: str = "body_lengths/s"
+    bar_speed_source: str = ""
 
 
 def _in_frame_visibility(seq: PoseSequence, index: list[int]) -> np.ndarray:
@@ -224,6 +228,7 @@ def _in_frame_visibility(seq: PoseSequence, index: list[int]) -> np.ndarray:
 
 def measure(
     seq: PoseSequence, filters: FilterOptions = FilterOptions(), *, height_m: float | None = None,
+    plate: PlateTrack | None = None,
 ) -> Kinematics:
     """Clean the landmarks and compute every per-frame measure.
 
@@ -231,6 +236,9 @@ def measure(
         seq: the lifter's landmarks (and outline rays, when masks were on).
         filters: gap filling and low-pass of the landmark tracks.
         height_m: the lifter's standing height in metres; when given, bar speed is in m/s.
+        plate: the plate found in the frames (``analyzer.plates.track_plate``); when its scale was accepted,
+            bar speed is the plate centre's, in m/s (preferred to ``height_m``: no anthropometric ratio and
+            no perspective error).
     """
     xy = clean(seq.t, seq.xy, filters)
     side = near_side(seq)
@@ -260,12 +268,19 @@ def measure(
     chain = (np.hypot(*(knee - ankle).T) + np.hypot(*(hip - knee).T) + length + np.hypot(*(ear - shoulder).T))
     body_px = float(np.nanmedian(chain)) if np.isfinite(chain).any() else float("nan")
     scale, unit = 1.0 / body_px, "body_lengths/s"
+    source = "the wrists, in body lengths per second (give --height-m, or film a 450 mm plate from the side, for m/s)"
     if height_m is not None:
         scale, unit = height_m * EAR_ABOVE_ANKLE_OF_HEIGHT / body_px, "m/s"
+        source = f"the wrists, scaled by the lifter's height ({height_m:.2f} m)"
+    if plate is not None and not plate.accepted:
+        source += f"; no plate scale: {plate.reason}"
     rise = -wrist[:, 1] * scale
     speed = np.full(len(seq), np.nan)
     if len(seq) > 1:
         speed = np.gradient(rise, seq.t)
+    if plate is not None and plate.accepted:
+        speed, unit = bar_speed_m_per_s(plate), "m/s"
+        source = f"the plate's centre (the bar's axis): {plate.reason}"
 
     raw = seq.xy.astype(np.float64)
     raw_shoulder = _mid(raw, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
@@ -299,6 +314,7 @@ def measure(
             elbow_angle_deg=interior_angle_deg(xy[:, shoulder_i], xy[:, elbow_i], xy[:, wrist_i]),
             arm_visibility=_in_frame_visibility(seq, [shoulder_i, elbow_i, wrist_i]),
             bar_speed_unit=unit,
+            bar_speed_source=source,
         )
 
 

@@ -26,8 +26,9 @@ from analyzer.filtering import FilterOptions
 from analyzer.html_report import write_html
 from analyzer.kinematics import Kinematics, frontal_metrics, measure
 from analyzer.outputs import StagedOutput
+from analyzer.plates import PlateTrack, accept_track, decode_side, default_thresholds, track_plate
 from analyzer.pose import PoseOptions, resolve_model
-from analyzer.pose_runner import PoseRun, SpeedOptions, run_pose
+from analyzer.pose_runner import PoseRun, SpeedOptions, analysis_interval_s, run_pose
 from analyzer.recognition import Recognition, recognize
 from analyzer.render import RenderOptions, render_video
 from analyzer.report import write_json, write_reps_csv
@@ -57,6 +58,8 @@ class AnalyzeOptions:
     height_m: float | None = None
     show_progress: bool = False
     speed: SpeedOptions = field(default_factory=SpeedOptions)
+    plate: bool = True
+    """Search the frames for a 450 mm plate: bar speed in m/s from the bar's own path (one more decode)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,31 @@ def _cached_pose(outdir: Path, key: str) -> PoseSequence | None:
         return None  # an unreadable cache is just recomputed
 
 
+def _plate_key(pose_key: str) -> str:
+    """The plate track depends on the landmarks (where the hands are) and the plate table."""
+    return hashlib.sha256(f"{pose_key}:{default_thresholds().table_sha256}".encode()).hexdigest()
+
+
+def cached_plate(outdir: Path, pose_key: str, seq: PoseSequence) -> PlateTrack | None:
+    """The plate track ``plate.npz`` saved by an earlier run on the same landmarks and plate table, if any."""
+    path = Path(outdir) / "plate.npz"
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as saved:
+            if str(saved["key"]) != _plate_key(pose_key) or len(saved["radius"]) != len(seq):
+                return None
+            return accept_track(seq.t, saved["centre"], saved["radius"], saved["searched"], default_thresholds())
+    except (OSError, ValueError, KeyError):
+        return None  # an unreadable cache is just recomputed
+
+
+def _save_plate(path: Path, plate: PlateTrack, pose_key: str) -> None:
+    with path.open("wb") as handle:
+        np.savez_compressed(handle, key=np.array(_plate_key(pose_key)), centre=plate.centre, radius=plate.radius,
+                            searched=plate.searched)
+
+
 def rep_metrics(signal: np.ndarray, window: RepWindow) -> dict[str, float]:
     """Per-rep numbers from the driving trunk signal (degrees); units in the names.
 
@@ -170,12 +198,15 @@ def judge_reps(reps: tuple[Rep, ...], kin: Kinematics, rules: RuleSet, view: Vie
 
 
 def bar_speed_metrics(kin: Kinematics, window: RepWindow) -> dict[str, float]:
-    """Peak upward bar (wrist) speed between the bottom and lockout, named with its unit."""
+    """Peak upward bar speed between the bottom and lockout, named with its unit; NaN (not seen) when the
+    speed is known on less than ``plates.min_ascent_coverage`` of those frames."""
     if kin.bar_speed is None:
         return {}
     unit = kin.bar_speed_unit.replace("/", "_per_")
     up = kin.bar_speed[window.bottom:window.lockout + 1]
-    return {f"bar_speed_peak_{unit}": float(np.nanmax(up)) if np.isfinite(up).any() else float("nan")}
+    seen = np.isfinite(up)
+    enough = len(up) > 0 and seen.mean() >= default_thresholds().min_ascent_coverage
+    return {f"bar_speed_peak_{unit}": float(np.nanmax(up)) if enough else float("nan")}
 
 
 def find_reps(seq: PoseSequence, kin: Kinematics, rules: RuleSet) -> tuple[tuple[Rep, ...], str]:
@@ -244,13 +275,15 @@ class Judged:
     warnings: tuple[str, ...]
 
 
-def judge_pose(seq: PoseSequence, options: AnalyzeOptions = AnalyzeOptions(), *, name: str = "clip") -> Judged:
+def judge_pose(seq: PoseSequence, options: AnalyzeOptions = AnalyzeOptions(), *, name: str = "clip",
+               plate: PlateTrack | None = None) -> Judged:
     """Measure, find the view, choose the rules, count and judge the reps of one PoseSequence (no I/O
-    beyond reading the rule tables). Raises NoPersonError when nobody was found in any frame."""
+    beyond reading the rule tables); ``plate`` (from the frames) gives bar speed in m/s when accepted.
+    Raises NoPersonError when nobody was found in any frame."""
     if not seq.detected.any():
         raise NoPersonError(f"{name}: nobody was found in any frame")
     run_warnings: list[str] = []
-    kin = measure(seq, options.filters, height_m=options.height_m)
+    kin = measure(seq, options.filters, height_m=options.height_m, plate=plate)
     view = analyze_view(seq)
     rules, recognition = choose_rules(options.exercise, seq, kin, options.rules_dir)
     signal_name = ""
@@ -332,14 +365,16 @@ def analyze_pose(
     """Re-judge an already estimated PoseSequence (say ``pose.npz``) without the model or the video.
 
     ``clip`` is the report's clip metadata (from the earlier report.json); ``provenance`` the earlier
-    provenance, whose model and pose-cache entries are kept (the landmarks came from that model). Writes
-    report.json, report.html and reps.csv to OUTDIR (pose.npz there is left as it is; no annotated video,
-    ``options.video`` is ignored). Raises NoPersonError / ConfigError like ``analyze``.
+    provenance, whose model and pose-cache entries are kept (the landmarks came from that model). The plate
+    track saved there (plate.npz) is reused when it matches the landmarks and plate table. Writes
+    report.json, report.html and reps.csv to OUTDIR (pose.npz and plate.npz there are left as they are; no
+    annotated video, ``options.video`` is ignored). Raises NoPersonError / ConfigError like ``analyze``.
     """
     outdir = Path(outdir)
     before = dict(provenance or {})
     started = time.perf_counter()
-    judged = judge_pose(seq, options, name=str(clip.get("file", "clip")))
+    plate = cached_plate(outdir, str(before.get("pose_cache_key", "")), seq) if options.plate else None
+    judged = judge_pose(seq, options, name=str(clip.get("file", "clip")), plate=plate)
     timing = {"pose_s": 0.0, "judge_s": time.perf_counter() - started}
     prov = _provenance(options, judged.rules, before.get("model") or {}, str(before.get("pose_cache_key", "")),
                        True, timing)
@@ -359,7 +394,8 @@ def analyze(
     *,
     on_progress: ProgressCallback | None = None,
 ) -> AnalysisResult:
-    """Analyse one clip and write report.json, reps.csv, pose.npz and (unless disabled) annotated.mp4.
+    """Analyse one clip and write report.json, reps.csv, pose.npz, plate.npz (unless ``options.plate`` is off)
+    and (unless disabled) annotated.mp4.
 
     Raises an AnalyzerError subclass with a one-line message for every bad input; OUTDIR is then
     left as it was.
@@ -374,7 +410,8 @@ def analyze(
     with StagedOutput(outdir) as staged:
         sha = file_sha256(clip)
         key = pose_cache_key(sha, model.sha256, options.pose)
-        progress = _Progress(options.show_progress, on_progress, info.frame_count, 2 if options.video else 1)
+        progress = _Progress(options.show_progress, on_progress, info.frame_count,
+                             1 + int(options.video) + int(options.plate))
         stats = DecodeStats()
         started = time.perf_counter()
         seq = _cached_pose(outdir, key)
@@ -399,7 +436,20 @@ def analyze(
             run_warnings.append(f"{stats.lost} frame(s) could not be decoded and were skipped")
         if stats.timestamp_fixes:
             run_warnings.append(f"{stats.timestamp_fixes} frame(s) had out-of-order timestamps")
-        judged = judge_pose(seq, options, name=clip.name)
+        plate = None
+        if options.plate:
+            started = time.perf_counter()
+            plate = cached_plate(outdir, key, seq) if cached else None
+            if plate is None:
+                try:
+                    frames = iter_frames(clip, DecodeStats(), max_side=decode_side(seq),
+                                         min_interval_s=analysis_interval_s(options.pose))
+                    plate = track_plate(prefetch(frames), seq, on_frame=progress.start("plate"))
+                finally:
+                    progress.close()
+            _save_plate(staged.path("plate.npz"), plate, key)
+            timing["plate_s"] = time.perf_counter() - started
+        judged = judge_pose(seq, options, name=clip.name, plate=plate)
         seq.save(staged.path("pose.npz"))
         if options.video:
             started = time.perf_counter()
@@ -447,6 +497,8 @@ def _summary(reps: tuple[Rep, ...], kin: Kinematics, seq: PoseSequence, view: Vi
         "frontal": frontal_metrics(seq) if view.view in ("front", "rear") else {
             "not_judged": f"filmed from the {view.view}: hip and shoulder levelness need a front or rear view"},
         "near_side": view.near_side if view.near_side != "unknown" else kin.side,
+        "bar_speed_unit": kin.bar_speed_unit,
+        "bar_speed_source": kin.bar_speed_source,
         **set_level,
     }
 

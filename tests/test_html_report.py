@@ -43,3 +43,16 @@ def test_nan_breaks_the_line_and_unmeasured_series_say_so():
 def test_no_video_run_says_so():
     page = render_html(_report(False), {}, None)
     assert "<video" not in page and "--no-video" in page
+
+
+def test_peak_bar_speed_column_carries_its_unit_and_source():
+    report = _report(False)
+    reps = (Rep(1, 0.5, 1.5, 2.5, 3.0, {"trunk_incline_max_deg": 64.0, "bar_speed_peak_m_per_s": 0.8512}),
+            Rep(2, 3.0, 4.0, 5.0, 5.5, {"trunk_incline_max_deg": 66.0, "bar_speed_peak_m_per_s": float("nan")}))
+    source = "the plate's centre (the bar's axis): a 450 mm plate, radius 93.7 px"
+    page = render_html(Report(clip=report.clip, exercise=report.exercise, reps=reps,
+                              summary={"bar_speed_source": source}, warnings=(), provenance=report.provenance),
+                       {}, None)
+    assert "<td>0.85 m/s</td>" in page
+    assert "<td>not seen</td>" in page  # an unmeasured peak says so
+    assert "the plate&#x27;s centre (the bar&#x27;s axis)" in page

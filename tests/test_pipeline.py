@@ -68,7 +68,7 @@ TRUE_LOCKOUTS = np.array([r.lockout_s for r in TRUTH.reps])
 def test_sample_clip_end_to_end_through_the_cli(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["analyze", str(SAMPLE), "-o", str(out), "-q", "--exercise", "deadlift"]) == 0
-    expected = ["annotated.mp4", "pose.npz", "report.html", "report.json", "reps.csv"]
+    expected = ["annotated.mp4", "plate.npz", "pose.npz", "report.html", "report.json", "reps.csv"]
     assert sorted(p.name for p in out.iterdir()) == expected
     info = probe(out / "annotated.mp4")
     assert info.codec == "h264" and info.width == 960 and info.height == 540 and info.rotation_deg == 0

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 ROUNDED = SAMPLE_VIDEOS / "deadlift_rounded_side.mp4"
 ROUNDED_REP = 2  # the sample's ground truth: spine_flexion 30 deg injected in rep 2 of 3
-EXPECTED_OUTPUTS = ["annotated.mp4", "pose.npz", "report.html", "report.json", "reps.csv"]
+EXPECTED_OUTPUTS = ["annotated.mp4", "plate.npz", "pose.npz", "report.html", "report.json", "reps.csv"]
 
 
 def make_accounts(settings: Settings) -> dict[str, str]:
