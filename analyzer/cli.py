@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="which rule table to judge by")
     analyze.add_argument("--no-video", dest="video", action="store_false",
                          help="skip the annotated video (faster)")
+    analyze.add_argument("--no-plate", dest="plate", action="store_false",
+                         help="skip the search for a 450 mm plate (one decode less; bar speed then comes from the "
+                              "wrists, in m/s only with --height-m)")
     analyze.add_argument("--rules-dir", type=Path, default=None,
                          help="folder of <exercise>.toml rule tables to use instead of the packaged ones")
     analyze.add_argument("--height-m", type=float, default=None,
@@ -285,7 +288,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
 
     options = AnalyzeOptions(
         exercise=args.exercise, video=args.video, rules_dir=args.rules_dir, height_m=args.height_m,
-        limits=_build_options(VideoLimits, args), pose=_build_options(PoseOptions, args),
+        plate=args.plate, limits=_build_options(VideoLimits, args), pose=_build_options(PoseOptions, args),
         filters=_build_options(FilterOptions, args), render=_build_options(RenderOptions, args),
         show_progress=not args.quiet, speed=_build_options(SpeedOptions, args),
     )

@@ -5,7 +5,7 @@ On one clip, in one run, it measures:
   a   pose inference alone (``analyzer.pose.PoseEstimator.detect``, the pipeline's PoseOptions) over frames
       decoded and scaled to ``max_side`` beforehand: the model's floor. Extra rows: the landmarker call
       only (no Python post-processing), max_people=1, segmentation off, and both.
-  b   ``hinge analyze --no-video`` (subprocess, end to end).
+  b   ``hinge analyze --no-video`` (subprocess, end to end); b_np the same without the plate search.
   c   ``hinge analyze`` with the annotated video (subprocess, end to end).
   d   a straightforward single-threaded loop written here: PyAV decode, MediaPipe pose on the full-size
       frame (same landmarker options as the pipeline), skeleton drawn with cv2, libx264 encode at full size
@@ -53,6 +53,7 @@ ROWS: dict[str, tuple[str, str]] = {
     "a_noseg": ("a", "as a, segmentation off"),
     "a_p1_noseg": ("a", "as a, max_people=1 and segmentation off"),
     "b": ("b", "hinge analyze --no-video (subprocess)"),
+    "b_np": ("b", "as b, --no-plate: without the plate search (bar speed from the wrists)"),
     "c": ("c", "hinge analyze with annotated video (subprocess)"),
     "c1": ("c", "as c, one pose thread (--pose-workers 1): what the split into threads gains"),
     "bs": ("b", "as b, --people-survey (fast mode: track one person when nobody else is in view)"),
@@ -373,11 +374,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  running {row}: {what} ...", end=" ", flush=True)
             log = work / f"{row}.log"
             inner: dict[str, Any] = {}
-            if row in ("b", "c", "c1", "bs", "cs"):
+            if row in ("b", "b_np", "c", "c1", "bs", "cs"):
                 outdir = work / f"out_{row}"  # fresh folder each time: no pose cache
                 cmd = [sys.executable, "-m", "analyzer.cli", "analyze", str(bench_clip), "-o", str(outdir), "-q"]
-                if row in ("b", "bs"):
+                if row in ("b", "b_np", "bs"):
                     cmd.append("--no-video")
+                if row == "b_np":
+                    cmd.append("--no-plate")
                 if row == "c1":
                     cmd += ["--pose-workers", "1"]
                 if row in ("bs", "cs"):

@@ -95,11 +95,19 @@ def test_sample_clip_end_to_end_through_the_cli(tmp_path, capsys):
     assert [int(r["rep"]) for r in rows] == [1, 2, 3]
     assert float(rows[0]["trunk_incline_max_deg"]) == pytest.approx(depth[0], abs=0.01)
 
-    # a rerun into the same folder reuses the cached landmarks instead of running the model again
-    assert main(["analyze", str(SAMPLE), "-o", str(out), "-q", "--no-video", "--exercise", "deadlift"]) == 0
+    # bar speed in m/s from the plate, found on the generated clip's 450 mm plates
+    assert report["summary"]["bar_speed_unit"] == "m/s"
+    assert all(0.5 < r["metrics"]["bar_speed_peak_m_per_s"] < 2.0 for r in report["reps"])
+
+    # a rerun into the same folder reuses the cached landmarks instead of running the model again; without
+    # the plate search the speed is the wrists', in body lengths per second
+    assert main(["analyze", str(SAMPLE), "-o", str(out), "-q", "--no-video", "--no-plate", "--exercise",
+                 "deadlift"]) == 0
     again = json.loads((out / "report.json").read_text())
     assert again["provenance"]["pose_from_cache"] is True
     assert again["summary"]["rep_count"] == 3
+    assert again["summary"]["bar_speed_unit"] == "body_lengths/s"
+    assert "plate_s" not in again["provenance"]["timing_s"]
 
 
 def test_portrait_clip_stored_sideways_comes_out_upright(tmp_path):
