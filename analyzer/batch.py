@@ -166,7 +166,7 @@ def collect_inputs(inputs: Sequence[Path | str]) -> tuple[ClipJob, ...]:
 
 def thresholds_hash(rules_dir: Path | None) -> str:
     """sha256 over every threshold table the judging reads: rule tables (rules_dir or packaged) and the
-    packaged view, recognition and cue tables."""
+    packaged view, recognition, cue and plate tables."""
     from analyzer.rules import EXERCISES
 
     digest = hashlib.sha256()
@@ -175,7 +175,7 @@ def thresholds_hash(rules_dir: Path | None) -> str:
         source = Path(rules_dir) / f"{exercise}.toml" if rules_dir else package.joinpath("rules", f"{exercise}.toml")
         digest.update(exercise.encode())
         digest.update(source.read_bytes() if source.is_file() else b"<missing>")
-    for name in ("view.toml", "recognition.toml", "cues.toml"):
+    for name in ("view.toml", "recognition.toml", "cues.toml", "plates.toml"):
         table = package.joinpath(name)
         digest.update(name.encode())
         digest.update(table.read_bytes() if table.is_file() else b"<missing>")
@@ -187,7 +187,7 @@ def settings_hash(options: AnalyzeOptions) -> str:
     settings = {
         "version": __version__, "exercise": options.exercise, "video": options.video,
         "pose": asdict(options.pose), "filters": asdict(options.filters), "limits": asdict(options.limits),
-        "render": asdict(options.render), "height_m": options.height_m,
+        "render": asdict(options.render), "height_m": options.height_m, "plate": options.plate,
         "thresholds": thresholds_hash(options.rules_dir),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:32]

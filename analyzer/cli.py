@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser(
         "analyze", help="analyse one clip",
         description="Analyse one clip: writes annotated.mp4, report.json, report.html, reps.csv, pose.npz and "
-                    "plate.npz to OUTDIR.",
+                    "plate.npz (the plate search) to OUTDIR.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     analyze.add_argument("clip", type=Path, help="video file (MP4, MOV, WebM, AVI, GIF, ...)")

@@ -268,7 +268,7 @@ def measure(
     chain = (np.hypot(*(knee - ankle).T) + np.hypot(*(hip - knee).T) + length + np.hypot(*(ear - shoulder).T))
     body_px = float(np.nanmedian(chain)) if np.isfinite(chain).any() else float("nan")
     scale, unit = 1.0 / body_px, "body_lengths/s"
-    source = "the wrists, in body lengths per second (give --height-m, or film a 450 mm plate from the side, for m/s)"
+    source = "the wrists, in body lengths per second (the lifter's height gives m/s)"
     if height_m is not None:
         scale, unit = height_m * EAR_ABOVE_ANKLE_OF_HEIGHT / body_px, "m/s"
         source = f"the wrists, scaled by the lifter's height ({height_m:.2f} m)"

@@ -26,9 +26,9 @@ from analyzer.filtering import FilterOptions
 from analyzer.html_report import write_html
 from analyzer.kinematics import Kinematics, frontal_metrics, measure
 from analyzer.outputs import StagedOutput
-from analyzer.plates import PlateTrack, accept_track, decode_side, default_thresholds, track_plate
+from analyzer.plates import PlateTrack, accept_track, default_thresholds, track_plate
 from analyzer.pose import PoseOptions, resolve_model
-from analyzer.pose_runner import PoseRun, SpeedOptions, analysis_interval_s, run_pose
+from analyzer.pose_runner import PoseRun, SpeedOptions, run_pose
 from analyzer.recognition import Recognition, recognize
 from analyzer.render import RenderOptions, render_video
 from analyzer.report import write_json, write_reps_csv
@@ -146,8 +146,8 @@ def cached_plate(outdir: Path, pose_key: str, seq: PoseSequence) -> PlateTrack |
 
 def _save_plate(path: Path, plate: PlateTrack, pose_key: str) -> None:
     with path.open("wb") as handle:
-        np.savez_compressed(handle, key=np.array(_plate_key(pose_key)), centre=plate.centre, radius=plate.radius,
-                            searched=plate.searched)
+        np.savez_compressed(handle, key=np.array(_plate_key(pose_key)), centre=plate.found_centre,
+                            radius=plate.found_radius, searched=plate.searched)
 
 
 def rep_metrics(signal: np.ndarray, window: RepWindow) -> dict[str, float]:
@@ -374,6 +374,10 @@ def analyze_pose(
     before = dict(provenance or {})
     started = time.perf_counter()
     plate = cached_plate(outdir, str(before.get("pose_cache_key", "")), seq) if options.plate else None
+    run_warnings: tuple[str, ...] = ()
+    if options.plate and plate is None:
+        run_warnings = ("no plate track saved with these landmarks (plate.npz), so bar speed comes from the "
+                        "wrists; run hinge analyze on the clip again for the speed from the plate",)
     judged = judge_pose(seq, options, name=str(clip.get("file", "clip")), plate=plate)
     timing = {"pose_s": 0.0, "judge_s": time.perf_counter() - started}
     prov = _provenance(options, judged.rules, before.get("model") or {}, str(before.get("pose_cache_key", "")),
@@ -381,7 +385,7 @@ def analyze_pose(
     prov["pose"] = before.get("pose", prov["pose"])
     prov["rescored"] = True
     with StagedOutput(outdir) as staged:
-        report = build_report(seq, judged, options, clip=clip, provenance=prov)
+        report = build_report(seq, judged, options, clip=clip, provenance=prov, warnings_before=run_warnings)
         _write_reports(staged, report, judged.kin, False)
         moved = staged.commit()
     return AnalysisResult(report=report, outputs=tuple(moved))
@@ -442,8 +446,7 @@ def analyze(
             plate = cached_plate(outdir, key, seq) if cached else None
             if plate is None:
                 try:
-                    frames = iter_frames(clip, DecodeStats(), max_side=decode_side(seq),
-                                         min_interval_s=analysis_interval_s(options.pose))
+                    frames = iter_frames(clip, DecodeStats(), luma=True, only=set(seq.frame_index.tolist()))
                     plate = track_plate(prefetch(frames), seq, on_frame=progress.start("plate"))
                 finally:
                     progress.close()

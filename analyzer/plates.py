@@ -46,6 +46,9 @@ class PlateThresholds:
     max_offset_trunk: float
     search_trunk: float
     work_trunk_px: float
+    blur_sigma_px: float
+    edge_threshold: float
+    accumulator_step: float
     circularity: float
     radius_tolerance: float
     outlier_window_s: float
@@ -84,6 +87,8 @@ class PlateTrack:
     centre: (T, 2) px and radius: (T,) px in full-frame pixels, NaN where no consistent plate was found;
     searched: (T,) bool, frames where a search was made (the wrists were seen). metres_per_px: the scale at
     the plate's depth, NaN when refused; reason: why it was accepted or refused, in plain words.
+    found_centre, found_radius: every circle the search returned, before the checks (what a cache keeps:
+    ``accept_track`` on them gives this track back).
     """
 
     t: np.ndarray
@@ -92,6 +97,8 @@ class PlateTrack:
     searched: np.ndarray
     metres_per_px: float
     reason: str
+    found_centre: np.ndarray
+    found_radius: np.ndarray
 
     @property
     def found_share(self) -> float:
@@ -136,10 +143,10 @@ def find_plate(
     k = th.work_trunk_px / trunk_px
     window = cv2.resize(gray[y0:y1, x0:x1], None, fx=k, fy=k,
                         interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-    window = cv2.GaussianBlur(window, (5, 5), 1.5)
+    window = cv2.GaussianBlur(window, (0, 0), th.blur_sigma_px)
     circles = cv2.HoughCircles(
-        window, cv2.HOUGH_GRADIENT_ALT, dp=1.5, minDist=th.work_trunk_px * th.min_radius_trunk,
-        param1=150, param2=th.circularity,
+        window, cv2.HOUGH_GRADIENT_ALT, dp=th.accumulator_step, minDist=th.work_trunk_px * th.min_radius_trunk,
+        param1=th.edge_threshold, param2=th.circularity,
         minRadius=int(th.min_radius_trunk * th.work_trunk_px), maxRadius=int(th.max_radius_trunk * th.work_trunk_px),
     )
     if circles is None:
@@ -173,14 +180,19 @@ def accept_track(
     of their neighbours within ``outlier_window_s`` (another circle for a frame or two), the rest cover
     ``min_found_share`` of the searched frames.
     """
-    centre = np.array(centre, np.float64, copy=True)
-    radius = np.array(radius, np.float64, copy=True)
+    found_centre = np.array(centre, np.float64, copy=True)
+    found_radius = np.array(radius, np.float64, copy=True)
+    centre, radius = found_centre.copy(), found_radius.copy()
     searched = np.asarray(searched, bool)
+
+    def track(scale: float, reason: str) -> PlateTrack:
+        return PlateTrack(t, centre, radius, searched, scale, reason, found_centre, found_radius)
+
     n = int(searched.sum())
     finite = np.isfinite(radius)
     if not finite.any():
         reason = "no plate found near the hands" if n else "the hands were never seen, so no plate was searched for"
-        return PlateTrack(t, centre, radius, searched, float("nan"), reason)
+        return track(float("nan"), reason)
     # the spread is taken over every circle found (the median absolute deviation ignores a minority of hubs
     # and far plates); the ones off the median radius are then dropped
     median = float(np.median(radius[finite]))
@@ -199,15 +211,15 @@ def accept_track(
     if share < th.min_found_share:
         reason = (f"a plate-sized circle was found on only {share:.0%} of the {n} frames searched (at least "
                   f"{th.min_found_share:.0%} needed): the plate is hidden, seen edge-on or absent")
-        return PlateTrack(t, centre, radius, searched, float("nan"), reason)
+        return track(float("nan"), reason)
     if spread > th.max_radius_spread:
         reason = (f"the circles found vary in size by {spread:.1%} (at most {th.max_radius_spread:.0%}): "
                   "an oblique view or several round objects, not one plate seen from the side")
-        return PlateTrack(t, centre, radius, searched, float("nan"), reason)
+        return track(float("nan"), reason)
     scale = th.diameter_m / 2 / plate_radius_px
-    reason = (f"a {th.diameter_m * 1000:.0f} mm plate, radius {plate_radius_px:.1f} px (spread {spread:.1%}), "
-              f"found on {share:.0%} of {n} frames")
-    return PlateTrack(t, centre, radius, searched, scale, reason)
+    reason = (f"a plate taken as {th.diameter_m * 1000:.0f} mm across (the standard size), radius "
+              f"{plate_radius_px:.1f} px (spread {spread:.1%}), found on {share:.0%} of {n} frames")
+    return track(scale, reason)
 
 
 def standing_trunk_px(seq: PoseSequence) -> float:
@@ -220,25 +232,14 @@ def standing_trunk_px(seq: PoseSequence) -> float:
     return float(np.nanpercentile(length, 75)) if np.isfinite(length).any() else float("nan")
 
 
-def decode_side(seq: PoseSequence, th: PlateThresholds | None = None) -> int:
-    """The longer side (px) to decode frames at for the search: the trunk then spans about
-    ``work_trunk_px``, the size each window is searched at, so no decoded pixel is wasted (never above
-    the clip's own size, never below 320 px)."""
-    th = th or default_thresholds()
-    full = max(seq.frame_size)
-    trunk = standing_trunk_px(seq)
-    if not (math.isfinite(trunk) and trunk > 0):
-        return full
-    return int(min(full, max(320, math.ceil(full * th.work_trunk_px / trunk))))
-
-
 def track_plate(
     frames: Iterable[Frame], seq: PoseSequence, th: PlateThresholds | None = None, *,
     on_frame: Callable[[Frame], Any] | None = None,
 ) -> PlateTrack:
-    """Search every decoded frame that has a pose row with the wrists seen; ``frames`` may be scaled down
-    (``decode_side`` gives the size that loses nothing; positions are scaled back to full-frame pixels) and
-    must carry the frame indices of ``seq``."""
+    """Search every frame that has a pose row with the wrists seen. ``frames`` carry the frame indices of
+    ``seq``; their images may be RGB or brightness (``iter_frames(luma=True, only=seq.frame_index)`` decodes
+    just those, at almost no cost beyond decoding) and may be scaled down (positions are scaled back to
+    full-frame pixels)."""
     import cv2  # heavy import at the edge
 
     th = th or default_thresholds()
@@ -258,7 +259,7 @@ def track_plate(
             continue
         image = frame.image
         k = image.shape[1] / seq.frame_size[0]  # decoded pixels per full-frame pixel
-        gray = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+        gray = image if image.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
         searched[row] = True
         fix = find_plate(gray, wrist[row] * k, trunk_px * k, th)
         if fix is not None:

@@ -48,8 +48,9 @@ class Detection:
 
 
 # Two poses in one frame whose boxes share at least this share of the smaller box are one person found
-# twice (the model's second pose on a half-hidden lifter is a smaller skeleton inside the first); two
-# people that close would hide each other, and the model does not find a person it can't see.
+# twice (the model's second pose on a half-hidden lifter is a smaller skeleton inside the first). Two real
+# people that close hide one another: someone passing right in front of the camera would cost the lifter
+# those frames, as any occlusion does, which is cheaper than the cut track a duplicate causes.
 DUPLICATE_OVERLAP = 0.7
 
 

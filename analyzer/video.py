@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -228,7 +228,8 @@ class _Clock:
 
 def iter_frames(
     path: Path | str, stats: DecodeStats | None = None, *, max_side: int | None = None,
-    min_interval_s: float = 0.0, segment: ClipSegment | None = None,
+    min_interval_s: float = 0.0, segment: ClipSegment | None = None, luma: bool = False,
+    only: Collection[int] | None = None,
 ) -> Iterator[Frame]:
     """Decode upright RGB frames in presentation order.
 
@@ -240,6 +241,10 @@ def iter_frames(
     ``min_interval_s`` thins high-frame-rate clips: a frame closer than that to the last one yielded is
     decoded but not converted or yielded (``stats.thinned`` counts them). ``segment`` decodes only part
     of the clip, seeking to it; frame indices then count from the segment's first decoded frame.
+
+    ``luma`` yields the brightness plane instead (H x W uint8, full size, ``max_side`` ignored): read straight
+    from the decoder's Y plane, it costs almost nothing beyond decoding. ``only`` yields just the frames with
+    those indices (the others are decoded but not converted).
     """
     av = _av()
     path = Path(path)
@@ -288,9 +293,10 @@ def iter_frames(
                     return
                 if t - last_yielded < keep_after:
                     stats.thinned += 1
-                else:
+                elif only is None or index in only:
                     last_yielded = t
-                    yield Frame(index=index, t=t, image=upright(_rgb(frame, max_side), _rotation_of(frame)))
+                    image = _luma(frame) if luma else _rgb(frame, max_side)
+                    yield Frame(index=index, t=t, image=upright(image, _rotation_of(frame)))
                 index += 1
                 stats.decoded = index
         if segment is not None:
@@ -429,6 +435,19 @@ def sample_frames(path: Path | str, count: int, *, max_side: int | None = None) 
                         found[t] = Frame(index=0, t=t, image=upright(_rgb(frame, max_side), _rotation_of(frame)))
                         next_t = t + step
     return [Frame(index=i, t=f.t, image=f.image) for i, (_, f) in enumerate(sorted(found.items()))]
+
+
+# 8-bit formats whose first plane is the luma (Y) plane at full size
+_LUMA_FIRST = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"})
+
+
+def _luma(frame: Any) -> np.ndarray:
+    """H x W uint8 brightness: the Y plane as decoded when the format has one, else a conversion to gray."""
+    if frame.format.name in _LUMA_FIRST:
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        return rows[:, :plane.width].copy()
+    return frame.to_ndarray(format="gray")
 
 
 def _rgb(frame: Any, max_side: int | None) -> np.ndarray:

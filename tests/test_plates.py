@@ -59,7 +59,7 @@ def _track(radii: np.ndarray, fps: float = 30.0) -> PlateTrack:
 @pytest.mark.parametrize(
     ("name", "radii", "accepted", "reason_has"),
     [
-        ("one plate, 1 % jitter", 90 * (1 + 0.01 * np.sin(np.arange(60))), True, "450 mm plate"),
+        ("one plate, 1 % jitter", 90 * (1 + 0.01 * np.sin(np.arange(60))), True, "taken as 450 mm across"),
         ("hub-sized circles on a fifth of the frames are dropped", np.where(np.arange(60) % 5 == 0, 40.0, 90.0),
          True, "found on 80%"),
         ("found on a third of the frames", np.where(np.arange(60) % 3 == 0, 90.0, np.nan), False, "only 33%"),
@@ -172,3 +172,13 @@ def test_a_rep_peak_speed_needs_most_of_the_ascent_seen(seen_share, reported):
     window = RepWindow(0, 0, len(t) - 1, len(t) - 1, 0.0, 0.0, float(t[-1]), float(t[-1]))
     peak = bar_speed_metrics(kin, window)["bar_speed_peak_m_per_s"]
     assert np.isfinite(peak) == reported
+
+
+def test_a_track_rebuilt_from_what_a_cache_keeps_is_the_same_track():
+    """plate.npz keeps every circle found; accepting them again must give the same scale and fixes (the checks
+    must not run on already-filtered data)."""
+    radii = np.where(np.arange(60) % 5 == 0, 40.0, 90 * (1 + 0.02 * np.sin(np.arange(60))))
+    first = _track(radii)
+    again = accept_track(first.t, first.found_centre, first.found_radius, first.searched, TH)
+    assert first.accepted and again.metres_per_px == first.metres_per_px and again.reason == first.reason
+    assert np.array_equal(again.radius, first.radius, equal_nan=True)

@@ -182,6 +182,44 @@ def test_padded_widths_come_out_c_contiguous(
         assert abs(x - want_x) <= PX_TOL and abs(y - want_y) <= PX_TOL, (frame.index, x, y)
 
 
+# --- brightness plane (the plate search) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("size", "codec", "suffix"), ODD_WIDTH_CASES,
+                         ids=[f"{c[0][0]}x{c[0][1]}-{c[1]}" for c in ODD_WIDTH_CASES])
+def test_luma_frames_match_the_rgb_ones(tmp_path: Path, size: tuple[int, int], codec: str, suffix: str) -> None:
+    """The Y plane read straight from the decoder (padded rows cropped), or a grey conversion for formats
+    without one, shows the same picture as the RGB frames: same size and the square in the same place."""
+    width, height = size
+    clip = cf.odd_width_clip(tmp_path / f"odd.{suffix}", size=size, n=3, codec=codec)
+    rgb, _ = decode_all(clip.path)
+    luma, stats = decode_all(clip.path, luma=True, max_side=50)  # max_side is ignored: full size
+    assert stats.decoded == 3 and [f.index for f in luma] == [f.index for f in rgb]
+    for grey, colour in zip(luma, rgb, strict=True):
+        assert grey.image.shape == (height, width) and grey.image.dtype == np.uint8
+        assert grey.image.flags.c_contiguous
+        # the Y plane is in video range (16-235) and weighs the colours its own way: the same picture, not
+        # the same numbers
+        assert np.corrcoef(grey.image.ravel().astype(float), colour.image.mean(axis=2).ravel())[0, 1] > 0.98
+        x, y = bright_centroid(np.repeat(grey.image[..., None], 3, axis=2))
+        want_x, want_y = square_centre(grey.index, width, height)
+        assert abs(x - want_x) <= PX_TOL and abs(y - want_y) <= PX_TOL, (grey.index, x, y)
+
+
+@pytest.mark.parametrize(("rotation", "probed", "size", "marker"), ROTATION_CASES[1:2],
+                         ids=["rot-90"])
+def test_luma_frames_are_upright_and_only_the_asked_indices(
+    tmp_path: Path, rotation: int, probed: int, size: tuple[int, int], marker: tuple[float, float]
+) -> None:
+    clip = cf.rotated_portrait_clip(tmp_path / "rot.mp4", rotation=rotation, size=(64, 48), n=4)
+    frames, _ = decode_all(clip.path, luma=True, only={1, 3})
+    assert [f.index for f in frames] == [1, 3]
+    for frame in frames:
+        assert frame.image.shape == (size[1], size[0])
+        x, y = bright_centroid(np.repeat(frame.image[..., None], 3, axis=2))
+        assert abs(x - marker[0]) <= PX_TOL and abs(y - marker[1]) <= PX_TOL, (x, y)
+
+
 # --- downscaling --------------------------------------------------------------------------------------
 
 MAX_SIDE_CASES = [
