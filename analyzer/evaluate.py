@@ -152,19 +152,46 @@ def result_from_report(file: str, label: Mapping[str, str], report: Mapping[str,
                       exercise=report.get("exercise", {}).get("recognized"), faults=flagged)
 
 
+def analyze_to_report(clip: Path, outdir: Path, options: Any = None) -> dict[str, Any]:
+    """``analyze`` one clip and return its report as a dict: the ``analyze_clip`` of ``evaluate``, picklable
+    for the worker processes (``functools.partial`` it with an ``AnalyzeOptions``; default: no video)."""
+    from analyzer.pipeline import AnalyzeOptions, analyze  # heavy: only in the process that analyses
+
+    return analyze(clip, outdir, options if options is not None else AnalyzeOptions(video=False)).report.to_dict()
+
+
+def _one(analyze_clip: Callable[[Path, Path], Mapping[str, Any]], clips_dir: Path, out: Path,
+         row: dict[str, str]) -> ClipResult:
+    try:
+        report = analyze_clip(clips_dir / row["file"], out / "clips" / Path(row["file"]).stem)
+        return result_from_report(row["file"], row, report)
+    except AnalyzerError as exc:
+        return ClipResult(file=row["file"], label=row, error=exc.message)
+
+
 def evaluate(
     labels: Path, clips_dir: Path, out: Path, analyze_clip: Callable[[Path, Path], Mapping[str, Any]],
     progress: Callable[[Iterable[dict[str, str]]], Iterable[dict[str, str]]] = lambda rows: rows,
+    *, workers: int = 1,
 ) -> tuple[list[ClipResult], Scores]:
-    """Analyse every labelled clip (``analyze_clip(clip, outdir) -> report dict``) and score it."""
-    results = []
-    for row in progress(read_labels(labels)):
-        clip = clips_dir / row["file"]
-        try:
-            report = analyze_clip(clip, out / "clips" / Path(row["file"]).stem)
-            results.append(result_from_report(row["file"], row, report))
-        except AnalyzerError as exc:
-            results.append(ClipResult(file=row["file"], label=row, error=exc.message))
+    """Analyse every labelled clip (``analyze_clip(clip, outdir) -> report dict``) and score it.
+
+    With ``workers`` > 1 the clips run in that many processes at once (``analyze_clip`` must then be
+    picklable, e.g. ``partial(analyze_to_report, options=...)``): a clip shorter than the pose runner's
+    split length keeps one core busy, so two at a time use both. Results keep the labels' order.
+    """
+    rows = read_labels(labels)
+    if workers <= 1:
+        results = [_one(analyze_clip, clips_dir, out, row) for row in progress(rows)]
+        return results, score(results)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    # spawn, not fork: the parent may already run MediaPipe's and PyAV's threads
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = list(pool.map(partial(_one, analyze_clip, clips_dir, out), progress(rows)))
     return results, score(results)
 
 

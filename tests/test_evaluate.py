@@ -58,3 +58,28 @@ def test_labels_need_file_and_reps_columns(tmp_path):
 def test_empty_scores_are_nan_not_errors():
     s = score([])
     assert math.isnan(s.rep_mae) and s.view_accuracy is None and s.faults == {}
+
+
+def fake_report(clip, outdir):
+    """A stand-in analysis for the process-pool test (module level: the workers import it): the clip's name
+    says how many reps, and a name with 'bad' raises the analyzer's error for a bad input."""
+    from analyzer.errors import NotAVideoError
+
+    if "bad" in clip.name:
+        raise NotAVideoError(f"{clip.name}: not a video")
+    return {"reps": [{"faults": []}] * int(clip.stem.split("_")[-1]), "view": {"view": "side"},
+            "exercise": {"recognized": "deadlift"}}
+
+
+def test_two_workers_give_the_same_results_in_label_order(tmp_path):
+    from analyzer.evaluate import evaluate
+
+    labels = tmp_path / "labels.csv"
+    names = ["a_3.mp4", "b_1.mp4", "bad_0.mp4", "c_5.mp4", "d_2.mp4"]
+    labels.write_text("file,reps,exercise,view\n" + "".join(f"{n},3,deadlift,side\n" for n in names))
+    one, scores_one = evaluate(labels, tmp_path, tmp_path / "out1", fake_report)
+    two, scores_two = evaluate(labels, tmp_path, tmp_path / "out2", fake_report, workers=2)
+    assert [r.file for r in two] == names
+    assert [(r.reps, r.error) for r in two] == [(r.reps, r.error) for r in one]
+    assert [r.reps for r in two] == [3, 1, None, 5, 2] and "not a video" in two[2].error
+    assert scores_two == scores_one
