@@ -226,6 +226,24 @@ def _in_frame_visibility(seq: PoseSequence, index: list[int]) -> np.ndarray:
     return np.min(vis, axis=1).astype(np.float64)
 
 
+def _bar_speed(
+    t: np.ndarray, wrist: np.ndarray, body_px: float, height_m: float | None, plate: PlateTrack | None,
+) -> tuple[np.ndarray, str, str]:
+    """(T,) upward bar speed, its unit and where it came from in words: the plate's centre when its scale
+    was accepted, else the mid-wrist scaled by the lifter's height (m/s) or by the body length."""
+    if plate is not None and plate.accepted:
+        return bar_speed_m_per_s(plate), "m/s", f"the plate's centre (the bar's axis): {plate.reason}"
+    scale, unit = 1.0 / body_px, "body_lengths/s"
+    source = "the wrists, in body lengths per second (the lifter's height gives m/s)"
+    if height_m is not None:
+        scale, unit = height_m * EAR_ABOVE_ANKLE_OF_HEIGHT / body_px, "m/s"
+        source = f"the wrists, scaled by the lifter's height ({height_m:.2f} m)"
+    if plate is not None:
+        source += f"; no plate scale: {plate.reason}"
+    speed = np.gradient(-wrist[:, 1] * scale, t) if len(t) > 1 else np.full(len(t), np.nan)
+    return speed, unit, source
+
+
 def measure(
     seq: PoseSequence, filters: FilterOptions = FilterOptions(), *, height_m: float | None = None,
     plate: PlateTrack | None = None,
@@ -267,20 +285,7 @@ def measure(
 
     chain = (np.hypot(*(knee - ankle).T) + np.hypot(*(hip - knee).T) + length + np.hypot(*(ear - shoulder).T))
     body_px = float(np.nanmedian(chain)) if np.isfinite(chain).any() else float("nan")
-    scale, unit = 1.0 / body_px, "body_lengths/s"
-    source = "the wrists, in body lengths per second (the lifter's height gives m/s)"
-    if height_m is not None:
-        scale, unit = height_m * EAR_ABOVE_ANKLE_OF_HEIGHT / body_px, "m/s"
-        source = f"the wrists, scaled by the lifter's height ({height_m:.2f} m)"
-    if plate is not None and not plate.accepted:
-        source += f"; no plate scale: {plate.reason}"
-    rise = -wrist[:, 1] * scale
-    speed = np.full(len(seq), np.nan)
-    if len(seq) > 1:
-        speed = np.gradient(rise, seq.t)
-    if plate is not None and plate.accepted:
-        speed, unit = bar_speed_m_per_s(plate), "m/s"
-        source = f"the plate's centre (the bar's axis): {plate.reason}"
+    speed, unit, source = _bar_speed(seq.t, wrist, body_px, height_m, plate)
 
     raw = seq.xy.astype(np.float64)
     raw_shoulder = _mid(raw, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)

@@ -147,8 +147,7 @@ def _nearest(sorted_times: np.ndarray, t: np.ndarray) -> np.ndarray:
 # extra thread, not by a whole process.
 
 
-def analysis_interval_s(options: PoseOptions) -> float:
-    """Shortest time between frames the model sees (the analysis frame-rate cap); 0 = every frame."""
+def _min_interval(options: PoseOptions) -> float:
     return 1.0 / options.max_analysis_fps if options.max_analysis_fps > 0 else 0.0
 
 
@@ -163,7 +162,7 @@ def run_pose(
 ) -> tuple[PoseSequence, DecodeStats, PoseRun]:
     """The lifter's PoseSequence for a clip, with decode statistics and a record of how it was made."""
     full_size = (info.width, info.height)
-    min_interval = analysis_interval_s(options)
+    min_interval = _min_interval(options)
     survey = _survey(clip, options, model)
     options = _tracked(options, survey)
     workers = worker_count(info.duration_s, speed)
